@@ -1,0 +1,360 @@
+// The IKEv2 responder engine (RFC 7296): takes datagrams, keeps the IKE_SA table, runs each
+// exchange and sends responses through the ports. Bad input never escapes receive(): it is
+// dropped or answered as RFC 7296 §2.21 says, with the reason logged (rate-limited), and no
+// other SA is touched. Work for one SA runs strictly in order through that SA's queue.
+import { createHash } from 'node:crypto';
+import { bytesEqual, toHex } from '../crypto/bytes.js';
+import { RateLimitedLog } from '../log/logger.js';
+import { formatEndpoint, type Endpoint } from '../net/endpoint.js';
+import type { GatewayConfig } from '../policy/policy.js';
+import type { PoolSet } from '../policy/pool.js';
+import { CookieJar } from './admission.js';
+import { decodeHeader, type IkeHeader } from './codec/header.js';
+import { decodeMessage, decodePayloads } from './codec/message.js';
+import { describeMessage } from './codec/describe.js';
+import type { Payload } from './codec/payload.js';
+import { Reader } from './codec/reader.js';
+import { ExchangeType, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, exchangeName, notifyName } from './constants.js';
+import { DecodeError, IkeError } from './errors.js';
+import { handleIkeSaInit, sendUnprotectedError } from './exchanges/ike-sa-init.js';
+import { handleIkeAuth } from './exchanges/ike-auth.js';
+import { handleInformational } from './exchanges/informational.js';
+import { handleCreateChildSa } from './exchanges/create-child-sa.js';
+import type { EngineContext, Inbound } from './exchanges/context.js';
+import { teardownIkeSa } from './exchanges/steps/teardown.js';
+import { addFragment } from './protect/fragments.js';
+import { openBody, sealFragmented, sealMessage, counterIv, type SealContext } from './protect/sk.js';
+import type { Datagram, EnginePorts } from './ports.js';
+import { transition, type IkeSa } from './sa/ike-sa.js';
+import { summarise, type IkeSaSummary } from './sa/summary.js';
+
+/** Default IKE fragment size (RFC 7383 §2.5.1 suggests 1280 for IPv6, 576 minimum for IPv4). */
+const DEFAULT_FRAGMENT_SIZE = 1280;
+
+export class IkeEngine {
+  readonly sas = new Map<string, IkeSa>();
+  /** Half-open SAs by initiator SPI + peer endpoint, to recognise retransmitted IKE_SA_INIT requests. */
+  readonly halfOpen = new Map<string, IkeSa>();
+  private serial = 0;
+  private readonly junkLog = new RateLimitedLog(10_000);
+  private readonly ctx: EngineContext;
+  private closed = false;
+
+  constructor(
+    readonly config: GatewayConfig,
+    readonly ports: EnginePorts,
+    readonly pools: PoolSet,
+  ) {
+    this.ctx = {
+      config,
+      ports,
+      pools,
+      cookies: new CookieJar(ports.rng, ports.clock.now()),
+      engine: this,
+    };
+  }
+
+  nextSerial(): number {
+    return ++this.serial;
+  }
+
+  halfOpenCount(): number {
+    return this.halfOpen.size;
+  }
+
+  /** Entry point for every datagram. Never throws. */
+  async receive(d: Datagram): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.dispatch(d);
+    } catch (err) {
+      // A bug, not bad input: log it loudly; the daemon and the other SAs carry on.
+      this.ports.log.error({ err, peer: formatEndpoint(d.remote) }, 'internal error while handling a datagram');
+    }
+  }
+
+  private drop(d: Datagram, reason: string, detail?: Record<string, unknown>): void {
+    const key = `${d.remote.address}:${reason}`;
+    const suppressed = this.junkLog.admit(key, this.ports.clock.now());
+    if (suppressed === undefined) return;
+    this.ports.log.info({ peer: formatEndpoint(d.remote), reason, ...detail, ...(suppressed ? { suppressed } : {}) }, `dropped datagram from ${formatEndpoint(d.remote)}: ${reason}`);
+  }
+
+  private async dispatch(d: Datagram): Promise<void> {
+    let header: IkeHeader;
+    try {
+      header = decodeHeader(d.bytes);
+    } catch (err) {
+      this.drop(d, err instanceof DecodeError ? err.message : 'undecodable header');
+      return;
+    }
+    if (header.length !== d.bytes.length) {
+      this.drop(d, `IKE header length ${header.length} does not match datagram length ${d.bytes.length}`);
+      return;
+    }
+    const isResponse = (header.flags & HeaderFlag.RESPONSE) !== 0;
+    if (header.majorVersion !== IKE_MAJOR_VERSION) {
+      // RFC 7296 §2.5: drop, and answer a request with INVALID_MAJOR_VERSION (version 2.0).
+      this.drop(d, `IKE major version ${header.majorVersion}`);
+      if (!isResponse) sendUnprotectedError(this.ctx, d, header, NotifyType.INVALID_MAJOR_VERSION, new Uint8Array(0));
+      return;
+    }
+    if (header.exchange === ExchangeType.IKE_SA_INIT && !isResponse && bytesEqual(header.rspi, ZERO_SPI)) {
+      const retransmitOf = this.halfOpen.get(halfOpenKey(header.ispi, d.remote));
+      if (retransmitOf) {
+        await this.onSa(retransmitOf, () => this.retransmitInit(retransmitOf, d));
+        return;
+      }
+      await handleIkeSaInit(this.ctx, d, header);
+      return;
+    }
+    if ((header.flags & HeaderFlag.INITIATOR) === 0 && !isResponse) {
+      // We are the original responder of every SA we hold, so requests from the peer carry I=1.
+      this.drop(d, 'request without the Initiator flag');
+      return;
+    }
+    const sa = this.sas.get(toHex(header.rspi));
+    if (!sa || !bytesEqual(sa.ispi, header.ispi)) {
+      // RFC 7296 §2.21.4: an INVALID_IKE_SPI notify MAY be sent; without a rate limit it is a reflector, so we only log.
+      this.drop(d, `unknown IKE_SA ${toHex(header.ispi)}_i ${toHex(header.rspi)}_r`);
+      return;
+    }
+    await this.onSa(sa, () => this.handleForSa(sa, d, header, isResponse));
+  }
+
+  /** Runs fn after everything already queued for this SA. */
+  onSa(sa: IkeSa, fn: () => Promise<void> | void): Promise<void> {
+    const run = sa.queue.then(fn).catch((err: unknown) => {
+      sa.log.error({ err }, `internal error in IKE_SA ${sa.label}`);
+    });
+    sa.queue = run;
+    return run;
+  }
+
+  private async retransmitInit(sa: IkeSa, d: Datagram): Promise<void> {
+    if (!bytesEqual(sa.init.request, d.bytes)) {
+      this.drop(d, 'IKE_SA_INIT request with a known SPI but different content');
+      return;
+    }
+    sa.log.info(`retransmitting IKE_SA_INIT response to ${formatEndpoint(d.remote)}`);
+    this.ports.transport.send({ bytes: sa.init.response, local: d.local, remote: d.remote });
+  }
+
+  private async handleForSa(sa: IkeSa, d: Datagram, header: IkeHeader, isResponse: boolean): Promise<void> {
+    if (sa.phase === 'dead') return;
+    if (isResponse) {
+      // We do not start exchanges yet (DPD and rekeying as initiator come later): nothing awaits a response.
+      this.drop(d, `unexpected ${exchangeName(header.exchange)} response ${header.messageId}`);
+      return;
+    }
+    if (header.messageId < sa.expectedRequestId - 1 || header.messageId > sa.expectedRequestId) {
+      this.drop(d, `message ID ${header.messageId} outside the window (expected ${sa.expectedRequestId})`);
+      return;
+    }
+    let outer: Payload[];
+    try {
+      outer = decodePayloads(header.nextPayload, new Reader(d.bytes.subarray(28), 'payloads', 28));
+    } catch (err) {
+      this.drop(d, err instanceof DecodeError ? err.message : String(err));
+      return;
+    }
+    const last = outer[outer.length - 1];
+    if (!last || (last.kind !== 'sk' && last.kind !== 'skf')) {
+      this.drop(d, `${exchangeName(header.exchange)} request without an Encrypted payload`);
+      return;
+    }
+    const fragmentNumber = last.kind === 'skf' ? last.fragmentNumber : 1;
+    if (header.messageId === sa.expectedRequestId - 1) {
+      this.resendCached(sa, d, header, fragmentNumber);
+      return;
+    }
+    const keys = { enc: sa.keys.skEi, integ: sa.keys.skAi };
+    const plain = openBody(sa.protector, keys, d.bytes, last.body);
+    if (!plain) {
+      // RFC 7296 §2.21.2 / strongSwan: an integrity failure is dropped without a reply.
+      this.drop(d, `integrity check failed for ${exchangeName(header.exchange)} request ${header.messageId}`);
+      return;
+    }
+    let firstInner: number;
+    let innerBytes: Uint8Array;
+    if (last.kind === 'skf') {
+      const { state, result } = addFragment(sa.reassembly, {
+        messageId: header.messageId,
+        number: last.fragmentNumber,
+        total: last.totalFragments,
+        firstInner: last.firstInner,
+        data: plain,
+      });
+      sa.reassembly = state;
+      if (fragmentNumber === 1) sa.firstFragmentDigest = digestOf(d.bytes);
+      if (result.kind === 'rejected') {
+        this.drop(d, `IKE fragment rejected: ${result.reason}`);
+        return;
+      }
+      if (result.kind === 'incomplete') return;
+      firstInner = result.firstInner;
+      innerBytes = result.inner;
+    } else {
+      firstInner = last.firstInner;
+      innerBytes = plain;
+    }
+    let inner: Payload[];
+    try {
+      inner = decodePayloads(firstInner, new Reader(innerBytes, 'encrypted payloads'));
+    } catch (err) {
+      // Authenticated but malformed: RFC 7296 §2.21.2 INVALID_SYNTAX, and the SA is deleted.
+      const reason = err instanceof DecodeError ? err.message : String(err);
+      sa.log.warn({ reason }, `malformed ${exchangeName(header.exchange)} request ${header.messageId}: ${reason}`);
+      this.respond(sa, d, header, [notify(NotifyType.INVALID_SYNTAX)]);
+      await teardownIkeSa(this.ctx, sa, `invalid syntax: ${reason}`, false);
+      return;
+    }
+    const digest = last.kind === 'skf' && sa.firstFragmentDigest ? sa.firstFragmentDigest : digestOf(d.bytes);
+    // The clear payloads include the SK/SKF envelope: checkRules() insists on it for protected exchanges.
+    const inbound: Inbound = { datagram: d, header, outer, inner, digest };
+    sa.log.info(`received ${describeMessage(header, outer, inner)} from ${formatEndpoint(d.remote)}`);
+    sa.expectedRequestId = header.messageId + 1;
+    // Only authenticated messages may move the peer's address (RFC 7296 §2.23: NAT mapping changes).
+    this.followPeer(sa, d);
+    await this.runExchange(sa, inbound);
+  }
+
+  private followPeer(sa: IkeSa, d: Datagram): void {
+    if (sa.remote.address === d.remote.address && sa.remote.port === d.remote.port && sa.local.port === d.local.port) return;
+    if (sa.phase === 'established' && !sa.natRemote) return;
+    sa.remote = d.remote;
+    sa.local = d.local;
+  }
+
+  private async runExchange(sa: IkeSa, m: Inbound): Promise<void> {
+    try {
+      switch (m.header.exchange) {
+        case ExchangeType.IKE_AUTH:
+          await handleIkeAuth(this.ctx, sa, m);
+          return;
+        case ExchangeType.INFORMATIONAL:
+          await handleInformational(this.ctx, sa, m);
+          return;
+        case ExchangeType.CREATE_CHILD_SA:
+          await handleCreateChildSa(this.ctx, sa, m);
+          return;
+        default:
+          throw new IkeError(NotifyType.INVALID_SYNTAX, `unexpected exchange ${exchangeName(m.header.exchange)} in phase ${sa.phase}`);
+      }
+    } catch (err) {
+      if (!(err instanceof IkeError)) throw err;
+      sa.log.warn({ notify: notifyName(err.notify), reason: err.message }, `${exchangeName(m.header.exchange)} request ${m.header.messageId} failed: ${err.message}`);
+      this.respond(sa, m.datagram, m.header, [notify(err.notify, err.data)], m.digest);
+      // Before authentication every failure ends the SA; afterwards INVALID_SYNTAX does too
+      // (architecture §9.3, strongSwan send_invalid_syntax): an authenticated peer sending
+      // illegal messages is broken, and the SA's state can no longer be trusted.
+      if (sa.phase !== 'established' || err.notify === NotifyType.INVALID_SYNTAX) await teardownIkeSa(this.ctx, sa, err.message, false);
+    }
+  }
+
+  private resendCached(sa: IkeSa, d: Datagram, header: IkeHeader, fragmentNumber: number): void {
+    const cached = sa.lastResponse;
+    if (!cached || cached.messageId !== header.messageId) {
+      // Still processing the request (e.g. waiting for a certificate check): the response will follow.
+      return;
+    }
+    // RFC 7383 §2.6.1: answer a fragmented retransmit once, on its first fragment, not per fragment;
+    // and only a byte-identical request, so forged datagrams cannot make us resend.
+    if (fragmentNumber !== 1 || !bytesEqual(digestOf(d.bytes), cached.requestDigest)) return;
+    sa.log.info(`retransmitting ${exchangeName(header.exchange)} response ${header.messageId} (${cached.datagrams.length} datagram(s))`);
+    for (const bytes of cached.datagrams) this.ports.transport.send({ bytes, local: d.local, remote: d.remote });
+  }
+
+  sealContext(sa: IkeSa): SealContext {
+    const aead = sa.protector.integKeyLength === 0;
+    return {
+      protector: sa.protector,
+      keys: { enc: sa.keys.skEr, integ: sa.keys.skAr },
+      rng: this.ports.rng,
+      nextIv: aead ? () => counterIv(++sa.ivCounter, sa.protector.ivLength) : () => this.ports.rng.bytes(sa.protector.ivLength),
+    };
+  }
+
+  /** Seals and sends a response to request `header`, fragmenting when the peer supports it, and caches it. */
+  respond(sa: IkeSa, d: Datagram, header: IkeHeader, inner: Payload[], requestDigest = digestOf(d.bytes)): void {
+    const h = {
+      ispi: sa.ispi,
+      rspi: sa.rspi,
+      majorVersion: IKE_MAJOR_VERSION,
+      minorVersion: 0,
+      exchange: header.exchange,
+      flags: HeaderFlag.RESPONSE,
+      messageId: header.messageId,
+    };
+    const ctx = this.sealContext(sa);
+    const conn = sa.conn ?? sa.candidates[0];
+    const useFragments = sa.peerSupportsFragmentation && conn?.fragmentation !== 'no';
+    const datagrams = useFragments
+      ? sealFragmented(ctx, h, inner, this.fragmentPayloadLimit(sa, conn?.fragmentSize))
+      : [sealMessage(ctx, h, inner)];
+    sa.lastResponse = { messageId: header.messageId, requestDigest, datagrams };
+    const fragNote = datagrams.length > 1 ? ` in ${datagrams.length} fragments` : '';
+    sa.log.info(`sending ${describeMessage(h, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)}${fragNote} to ${formatEndpoint(d.remote)}`);
+    for (const bytes of datagrams) this.ports.transport.send({ bytes, local: d.local, remote: d.remote });
+  }
+
+  /** IKE message bytes per fragment: the configured IP datagram size less IP, UDP and non-ESP-marker headers. */
+  private fragmentPayloadLimit(sa: IkeSa, configured: number | undefined): number {
+    const ipUdp = (sa.remote.family === 6 ? 40 : 20) + 8 + (sa.local.port === 500 ? 0 : 4);
+    return (configured && configured > 0 ? configured : DEFAULT_FRAGMENT_SIZE) - ipUdp;
+  }
+
+  register(sa: IkeSa): void {
+    this.sas.set(sa.id, sa);
+    this.halfOpen.set(halfOpenKey(sa.ispi, sa.remote), sa);
+  }
+
+  /** Forgets an SA (its dataplane state must already be gone). */
+  unregister(sa: IkeSa): void {
+    this.sas.delete(sa.id);
+    const key = halfOpenKey(sa.ispi, sa.remote);
+    if (this.halfOpen.get(key) === sa) this.halfOpen.delete(key);
+    for (const cancel of sa.timers.values()) cancel();
+    sa.timers.clear();
+  }
+
+  /** Called when IKE_AUTH completes: the SA is no longer half-open. */
+  markEstablished(sa: IkeSa): void {
+    for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    const cancel = sa.timers.get('half-open');
+    cancel?.();
+    sa.timers.delete('half-open');
+  }
+
+  listSas(): IkeSaSummary[] {
+    return [...this.sas.values()].filter((sa) => sa.phase !== 'dead').map((sa) => summarise(sa, this.ports.clock.now()));
+  }
+
+  /** Stops accepting datagrams and removes every SA's dataplane state. */
+  async close(reason: string): Promise<void> {
+    this.closed = true;
+    const all = [...this.sas.values()];
+    await Promise.all(all.map((sa) => this.onSa(sa, () => teardownIkeSa(this.ctx, sa, reason, false))));
+  }
+
+  /** Exposed for tests and the exchanges: decodes a whole datagram (no SK processing). */
+  static decode(d: Datagram): { header: IkeHeader; payloads: Payload[] } {
+    return decodeMessage(d.bytes);
+  }
+
+  transition = transition;
+}
+
+export const ZERO_SPI = new Uint8Array(8);
+
+export function halfOpenKey(ispi: Uint8Array, remote: Endpoint): string {
+  return `${toHex(ispi)}@${remote.address}:${remote.port}`;
+}
+
+function digestOf(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(bytes).digest());
+}
+
+export function notify(type: number, data: Uint8Array = new Uint8Array(0)): Payload {
+  return { kind: 'notify', critical: false, protocol: 0, spi: new Uint8Array(0), notify: type, data };
+}

@@ -1,0 +1,57 @@
+// INFORMATIONAL as responder (RFC 7296 §1.4, §1.5, §3.11):
+//   HDR, SK { [N], [D], [CP] }  -->  <--  HDR, SK { [N], [D], [CP] }
+// An empty request is a liveness check and gets an empty response. Deleting the IKE_SA is
+// answered with an empty response and then everything of the SA goes; deleting CHILD_SAs is
+// answered with a Delete payload naming our inbound SPIs of the same pairs (§1.4.1).
+import { ExchangeType, NotifyType, ProtocolId } from '../constants.js';
+import type { Payload } from '../codec/payload.js';
+import { validatePayloads } from '../codec/message.js';
+import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
+import { IkeError } from '../errors.js';
+import type { IkeSa } from '../sa/ike-sa.js';
+import { allOf, type EngineContext, type Inbound } from './context.js';
+import { removeChild, teardownIkeSa } from './steps/teardown.js';
+
+function spiNumber(spi: Uint8Array): number {
+  return ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0;
+}
+
+export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<void> {
+  // RFC 7296 §2.5: a message with an unknown critical payload is rejected as a whole.
+  const critical = firstCriticalUnknown(m.inner);
+  if (critical !== undefined) {
+    throw new IkeError(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, `unsupported critical payload type ${critical}`, new Uint8Array([critical]));
+  }
+  checkRules(ExchangeType.INFORMATIONAL, false, m.outer, m.inner);
+  validatePayloads(m.inner);
+  if (sa.phase !== 'established' && sa.phase !== 'authenticating' && sa.phase !== 'half-open') {
+    throw new IkeError(NotifyType.INVALID_SYNTAX, `INFORMATIONAL in phase ${sa.phase}`);
+  }
+  const deletes = allOf(m.inner, 'delete');
+  if (deletes.some((d) => d.protocol === ProtocolId.IKE)) {
+    sa.log.info(`peer deleted IKE_SA ${sa.label}`);
+    ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
+    await teardownIkeSa(ctx, sa, 'deleted by peer', false);
+    return;
+  }
+  const response: Payload[] = [];
+  const ours: Uint8Array[] = [];
+  for (const d of deletes) {
+    if (d.protocol !== ProtocolId.ESP || d.spiSize !== 4) continue; // AH is not negotiated by us
+    for (const spi of d.spis) {
+      const peerSpi = spiNumber(spi);
+      const child = sa.children.find((c) => c.spiOut === peerSpi);
+      if (!child) {
+        sa.log.info(`peer deleted unknown CHILD_SA with SPI ${peerSpi.toString(16)}: ignored`);
+        continue;
+      }
+      ours.push(new Uint8Array([child.spiIn >>> 24, (child.spiIn >>> 16) & 0xff, (child.spiIn >>> 8) & 0xff, child.spiIn & 0xff]));
+      await removeChild(ctx, sa, child, 'deleted by peer');
+    }
+  }
+  if (ours.length > 0) response.push({ kind: 'delete', critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: ours });
+  for (const n of allOf(m.inner, 'notify')) {
+    if (n.notify < 16384) sa.log.warn(`peer reported error notify ${n.notify} in INFORMATIONAL`);
+  }
+  ctx.engine.respond(sa, m.datagram, m.header, response, m.digest);
+}

@@ -1,0 +1,35 @@
+// Removing an IKE_SA and everything hanging off it: CHILD_SA dataplane state, virtual IP leases,
+// timers and the SA table entries. Dataplane failures are logged, never allowed to keep an SA alive.
+import type { IkeSa, ChildSa } from '../../sa/ike-sa.js';
+import { transition } from '../../sa/ike-sa.js';
+import type { EngineContext } from '../context.js';
+
+export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
+  const dp = ctx.ports.dataplane;
+  for (const p of child.installedPolicies) {
+    await dp.deletePolicy(p).catch((err: unknown) => sa.log.warn({ err }, `removing policy of CHILD_SA ${child.name} failed`));
+  }
+  for (const id of child.installedSas) {
+    await dp.deleteSa(id).catch((err: unknown) => sa.log.warn({ err }, `removing SA ${id.spi.toString(16)} failed`));
+  }
+  sa.children = sa.children.filter((c) => c !== child);
+  sa.log.info(
+    { child: child.name, spiIn: child.spiIn.toString(16), spiOut: child.spiOut.toString(16), reason },
+    `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o deleted: ${reason}`,
+  );
+}
+
+export async function teardownIkeSa(ctx: EngineContext, sa: IkeSa, reason: string, _sendDelete: boolean): Promise<void> {
+  if (sa.phase === 'dead') return;
+  if (sa.phase === 'established') transition(sa, 'deleting', reason);
+  for (const child of [...sa.children]) await removeChild(ctx, sa, child, reason);
+  for (const lease of sa.leases) ctx.pools.release(lease.pool, lease.key, lease.address);
+  sa.leases = [];
+  transition(sa, 'dead', reason);
+  ctx.engine.unregister(sa);
+  ctx.ports.events?.ikeDown?.({ id: sa.id, reason });
+}
+
+export function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,49 @@
+// The ports through which the IKE engine touches the world (architecture §11.6). Each has an
+// in-memory twin for tests: the engine itself never opens a socket, reads a clock or a file.
+import type { CredentialStore } from '../credentials/store.js';
+import type { Rng } from '../crypto/random.js';
+import type { Logger } from '../log/logger.js';
+import type { Endpoint } from '../net/endpoint.js';
+import type { Dataplane } from '../xfrm/dataplane.js';
+
+/** One IKE datagram, without the non-ESP marker of port 4500 (the transport strips and adds it). */
+export interface Datagram {
+  bytes: Uint8Array;
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+export interface Transport {
+  send(d: Datagram): void;
+}
+
+export interface Clock {
+  /** Milliseconds, monotonic enough for timers and ages. */
+  now(): number;
+  setTimer(delayMs: number, fn: () => void): () => void;
+}
+
+export interface EngineEvents {
+  ikeUp?(info: { id: string; remoteId: string; vips: string[] }): void;
+  ikeDown?(info: { id: string; reason: string }): void;
+  authFailed?(info: { remote: string; reason: string }): void;
+}
+
+export interface EnginePorts {
+  transport: Transport;
+  clock: Clock;
+  rng: Rng;
+  dataplane: Dataplane;
+  credentials: CredentialStore;
+  log: Logger;
+  events?: EngineEvents;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(delayMs, fn) {
+    const t = setTimeout(fn, delayMs);
+    t.unref?.();
+    return () => clearTimeout(t);
+  },
+};

@@ -1,0 +1,74 @@
+// The dataplane port: what the IKE engine asks of the packet path for every CHILD_SA
+// (after strongSwan's kernel_ipsec.h). Plain data only, so src/xfrm never imports src/ike;
+// implementations: memory (tests, dry runs), XFRM netlink, userspace ESP.
+import type { KernelAlgorithm } from '../crypto/suite.js';
+
+export interface SaId {
+  src: string;
+  dst: string;
+  spi: number;
+  proto: 'esp';
+}
+
+export interface SaSpec {
+  id: SaId;
+  reqid: number;
+  mode: 'tunnel' | 'transport';
+  direction: 'in' | 'out';
+  enc: { alg: KernelAlgorithm; key: Uint8Array };
+  integ?: { alg: KernelAlgorithm; key: Uint8Array };
+  /** UDP encapsulation ports (RFC 3948) when NAT was detected. */
+  encap?: { sport: number; dport: number };
+  replayWindow: number;
+  esn: boolean;
+  lifetime: { softBytes?: number; hardBytes?: number; softSeconds?: number; hardSeconds?: number };
+}
+
+export interface Selector {
+  /** CIDR text of the local and remote sides, one family. */
+  local: string;
+  remote: string;
+  protocol: number; // 0 = any
+  localPorts?: [number, number];
+  remotePorts?: [number, number];
+}
+
+export interface PolicySpec {
+  selector: Selector;
+  direction: 'in' | 'out' | 'fwd';
+  reqid: number;
+  mode: 'tunnel' | 'transport';
+  /** Tunnel end points (outer addresses). */
+  tunnel: { src: string; dst: string };
+  priority: number;
+}
+
+export interface RouteSpec {
+  destination: string; // the client's virtual IP as /32 or /128
+  table: number;
+}
+
+export interface SaUsage {
+  bytes: number;
+  packets: number;
+  lastUse?: number; // ms since epoch
+}
+
+export type DataplaneEvent =
+  | { kind: 'expire'; id: SaId; hard: boolean }
+  | { kind: 'acquire'; reqid: number };
+
+export interface Dataplane {
+  readonly name: string;
+  /** Allocates an inbound SPI that is unused for this destination. */
+  allocateSpi(dst: string): Promise<number>;
+  installSa(sa: SaSpec): Promise<void>;
+  deleteSa(id: SaId): Promise<void>;
+  querySa(id: SaId): Promise<SaUsage | undefined>;
+  installPolicy(p: PolicySpec): Promise<void>;
+  deletePolicy(p: PolicySpec): Promise<void>;
+  installRoute(r: RouteSpec): Promise<void>;
+  deleteRoute(r: RouteSpec): Promise<void>;
+  onEvent(listener: (e: DataplaneEvent) => void): () => void;
+  close(): Promise<void>;
+}
