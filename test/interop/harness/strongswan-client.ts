@@ -1,0 +1,249 @@
+// A strongSwan IKEv2 client: its own charon (see charon.ts) in a client namespace, configured
+// through a swanctl.conf rendered from a TypeScript object, driven with swanctl.
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CharonInstance } from './charon.js';
+import type { ClientNode } from './netns.js';
+import { tail } from './proc.js';
+import { renderConf } from './swanctl-format.js';
+import type { ConfSection, IkeSaInfo } from './swanctl-format.js';
+
+export type AuthMethod = 'psk' | 'pubkey' | 'eap-mschapv2' | 'eap-md5' | 'eap-tls' | 'eap';
+
+export interface ClientChild {
+  /** ESP proposals (default ['aes256gcm16']). */
+  espProposals?: string[];
+  /** Default ['0.0.0.0/0', '::/0']. */
+  remoteTs?: string[];
+  /** Default: dynamic (the virtual IPs). */
+  localTs?: string[];
+  rekeyTime?: string;
+  lifeTime?: string;
+  /** Any further swanctl child options (e.g. { mode: 'tunnel' }). */
+  extra?: ConfSection;
+}
+
+export interface ClientConnection {
+  /** Connection name (default "gw"). */
+  name?: string;
+  /** Gateway address to connect to. */
+  remoteAddrs: string;
+  /** Own outer address (default: the kernel picks). */
+  localAddrs?: string;
+  /** IKE proposals (default ['aes256gcm16-prfsha384-ecp384']). */
+  proposals?: string[];
+  /** Requested virtual IPs (default ['0.0.0.0', '::']); [] requests none. */
+  vips?: string[];
+  local: {
+    auth: AuthMethod;
+    id: string;
+    /** Certificate file names inside the client's x509/ dir. */
+    certs?: string[];
+    eapId?: string;
+  };
+  remote: {
+    auth: 'psk' | 'pubkey';
+    /** Expected gateway identity; omitted = %any, then the client sends no IDr. */
+    id?: string;
+    cacerts?: string[];
+  };
+  /** CHILD_SA configs by name (default { net: {} }). */
+  children?: Record<string, ClientChild>;
+  /** Any further swanctl connection options (e.g. { encap: true, mobike: false }). */
+  extra?: ConfSection;
+  secrets?: ClientSecret[];
+}
+
+export type ClientSecret =
+  | { type: 'ike'; ids: string[]; secret: string }
+  | { type: 'eap'; id: string; secret: string };
+
+export interface InitiateResult {
+  ok: boolean;
+  /** swanctl --initiate output (includes the streamed log lines). */
+  output: string;
+  /** The client charon's complete file log at the time initiate returned. */
+  log: string;
+  /** IKE_SAs after the attempt (swanctl --list-sas --raw). */
+  sas: IkeSaInfo[];
+  /** The IKE_SA of this connection, when one exists. */
+  sa: IkeSaInfo | undefined;
+  durationMs: number;
+}
+
+export interface StartClientOptions {
+  node: ClientNode;
+  /** Instance directory (created). */
+  dir: string;
+  /** Credentials to copy into the client's swanctl dir (x509/, x509ca/, private/). */
+  credDir?: string;
+}
+
+function copyTree(from: string, to: string): void {
+  for (const sub of ['x509', 'x509ca', 'private']) {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(join(from, sub));
+    } catch {
+      continue;
+    }
+    mkdirSync(join(to, sub), { recursive: true });
+    for (const e of entries) copyFileSync(join(from, sub, e), join(to, sub, e));
+  }
+}
+
+export function renderClientConf(c: ClientConnection): string {
+  const name = c.name ?? 'gw';
+  const children: ConfSection = {};
+  for (const [cn, ch] of Object.entries(c.children ?? { net: {} })) {
+    children[cn] = {
+      remote_ts: ch.remoteTs ?? ['0.0.0.0/0', '::/0'],
+      local_ts: ch.localTs,
+      esp_proposals: ch.espProposals ?? ['aes256gcm16'],
+      rekey_time: ch.rekeyTime,
+      life_time: ch.lifeTime,
+      ...(ch.extra ?? {}),
+    };
+  }
+  const conf: ConfSection = {
+    connections: {
+      [name]: {
+        version: 2,
+        remote_addrs: c.remoteAddrs,
+        local_addrs: c.localAddrs,
+        proposals: c.proposals ?? ['aes256gcm16-prfsha384-ecp384'],
+        vips: (c.vips ?? ['0.0.0.0', '::']).length > 0 ? (c.vips ?? ['0.0.0.0', '::']) : undefined,
+        ...(c.extra ?? {}),
+        local: {
+          auth: c.local.auth,
+          id: c.local.id,
+          certs: c.local.certs,
+          eap_id: c.local.eapId,
+        },
+        remote: {
+          auth: c.remote.auth,
+          id: c.remote.id,
+          cacerts: c.remote.cacerts,
+        },
+        children,
+      },
+    },
+  };
+  const secrets: ConfSection = {};
+  (c.secrets ?? []).forEach((s, i) => {
+    if (s.type === 'ike') {
+      const sec: ConfSection = { secret: s.secret };
+      s.ids.forEach((id, j) => (sec[`id-${j + 1}`] = id));
+      secrets[`ike-${i + 1}`] = sec;
+    } else {
+      secrets[`eap-${i + 1}`] = { id: s.id, secret: s.secret };
+    }
+  });
+  if (Object.keys(secrets).length > 0) conf.secrets = secrets;
+  return renderConf(conf);
+}
+
+export class StrongswanClient {
+  readonly node: ClientNode;
+  readonly charon: CharonInstance;
+  private connName = 'gw';
+
+  constructor(node: ClientNode, charon: CharonInstance) {
+    this.node = node;
+    this.charon = charon;
+  }
+
+  get confPath(): string {
+    return join(this.charon.swanctlDir, 'swanctl.conf');
+  }
+
+  /** Replaces the client's credentials (x509/, x509ca/, private/) with those of credDir; configure() loads them. */
+  useCredentials(credDir: string): void {
+    for (const sub of ['x509', 'x509ca', 'private']) {
+      rmSync(join(this.charon.swanctlDir, sub), { recursive: true, force: true });
+      mkdirSync(join(this.charon.swanctlDir, sub), { recursive: true });
+    }
+    copyTree(credDir, this.charon.swanctlDir);
+  }
+
+  /** Writes swanctl.conf for this connection and loads it (replacing earlier ones). */
+  async configure(conn: ClientConnection): Promise<void> {
+    this.connName = conn.name ?? 'gw';
+    writeFileSync(this.confPath, renderClientConf(conn));
+    await this.charon.swanctl('--load-all', ['--clear', '--noprompt']);
+  }
+
+  /**
+   * `swanctl --initiate --child CHILD` (default: the first child) with a timeout in
+   * seconds; never throws for a failed negotiation, see InitiateResult.ok.
+   */
+  async initiate(opts: { child?: string; timeoutSec?: number } = {}): Promise<InitiateResult> {
+    const started = Date.now();
+    const timeoutSec = opts.timeoutSec ?? 30;
+    const r = await this.charon.swanctl(
+      '--initiate',
+      ['--child', opts.child ?? 'net', '--timeout', String(timeoutSec)],
+      { timeoutMs: (timeoutSec + 10) * 1000, check: false },
+    );
+    const output = r.stdout + r.stderr;
+    const sas = await this.listSas();
+    const sa = sas.find((s) => s.name === this.connName);
+    return {
+      ok: r.code === 0 && /initiate completed successfully/.test(output),
+      output,
+      log: this.log(),
+      sas,
+      sa,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  listSas(): Promise<IkeSaInfo[]> {
+    return this.charon.listSas();
+  }
+
+  /** The charon file log (ike 2, cfg 2, knl 1). */
+  log(): string {
+    return this.charon.log();
+  }
+
+  /** DNS servers the resolve plugin installed (from the private resolv.conf). */
+  dnsServers(): string[] {
+    let text = '';
+    try {
+      text = readFileSync(this.charon.resolvPath, 'utf8');
+    } catch {
+      return [];
+    }
+    return [...text.matchAll(/^nameserver\s+(\S+)/gm)].map((m) => m[1] ?? '').filter((s) => s !== '');
+  }
+
+  /** Terminates all IKE_SAs of this client (waits for the DELETE exchange). */
+  async terminate(timeoutSec = 10): Promise<void> {
+    const sas = await this.listSas();
+    for (const sa of sas) {
+      await this.charon.swanctl('--terminate', ['--ike-id', sa.uniqueId, '--timeout', String(timeoutSec)], {
+        timeoutMs: (timeoutSec + 5) * 1000,
+        check: false,
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.charon.stop();
+  }
+
+  /** A failure message with the client's view, for assertion messages. */
+  describe(res?: InitiateResult): string {
+    return `client ${this.node.label} (${this.node.ns})\n--- initiate output ---\n${tail(res?.output ?? '', 4000)}\n--- charon.log ---\n${tail(this.log(), 8000)}`;
+  }
+}
+
+/** Starts a charon in the client's namespace; configure() and initiate() it next. */
+export async function startStrongswanClient(opts: StartClientOptions): Promise<StrongswanClient> {
+  mkdirSync(opts.dir, { recursive: true });
+  const charon = new CharonInstance({ ns: opts.node.ns, dir: opts.dir });
+  if (opts.credDir) copyTree(opts.credDir, charon.swanctlDir);
+  await charon.start();
+  return new StrongswanClient(opts.node, charon);
+}
