@@ -24,7 +24,9 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   }
   checkRules(ExchangeType.INFORMATIONAL, false, m.outer, m.inner);
   validatePayloads(m.inner);
-  if (sa.phase !== 'established' && sa.phase !== 'authenticating' && sa.phase !== 'half-open') {
+  // RFC 7296 §1.4: INFORMATIONAL exchanges occur only after the initial exchanges; before
+  // IKE_AUTH the peer is unauthenticated and must not delete or report anything.
+  if (sa.phase !== 'established') {
     throw new IkeError(NotifyType.INVALID_SYNTAX, `INFORMATIONAL in phase ${sa.phase}`);
   }
   const deletes = allOf(m.inner, 'delete');

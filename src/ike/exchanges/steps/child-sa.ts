@@ -128,21 +128,31 @@ export async function createChild(ctx: EngineContext, sa: IkeSa, conn: Connectio
     createdAt: ctx.ports.clock.now(),
   };
   // Inbound first, so the peer's first packets after our response are already accepted.
-  await dp.installSa(inbound);
-  child.installedSas.push(inbound.id);
-  await dp.installSa(outbound);
-  child.installedSas.push(outbound.id);
-  for (const local of tsr) {
-    for (const remote of tsi) {
-      if (tsFamily(local) !== tsFamily(remote)) continue;
-      const selector = { local: tsToString(local), remote: tsToString(remote), protocol: Math.max(local.ipProtocol, remote.ipProtocol) };
-      for (const direction of ['out', 'in', 'fwd'] as const) {
-        const tunnel = direction === 'out' ? { src: sa.local.address, dst: sa.remote.address } : { src: sa.remote.address, dst: sa.local.address };
-        const p: PolicySpec = { selector, direction, reqid, mode: config.mode, tunnel, priority: 0 };
-        await dp.installPolicy(p);
-        child.installedPolicies.push(p);
+  try {
+    await dp.installSa(inbound);
+    child.installedSas.push(inbound.id);
+    await dp.installSa(outbound);
+    child.installedSas.push(outbound.id);
+    for (const local of tsr) {
+      for (const remote of tsi) {
+        if (tsFamily(local) !== tsFamily(remote)) continue;
+        const selector = { local: tsToString(local), remote: tsToString(remote), protocol: Math.max(local.ipProtocol, remote.ipProtocol) };
+        for (const direction of ['out', 'in', 'fwd'] as const) {
+          const tunnel = direction === 'out' ? { src: sa.local.address, dst: sa.remote.address } : { src: sa.remote.address, dst: sa.local.address };
+          const p: PolicySpec = { selector, direction, reqid, mode: config.mode, tunnel, priority: 0 };
+          await dp.installPolicy(p);
+          child.installedPolicies.push(p);
+        }
       }
     }
+  } catch (err) {
+    // A dataplane refusal must not leave half a CHILD_SA in the kernel: undo what was installed
+    // and report the CHILD_SA as failed, as strongSwan does (NO_PROPOSAL_CHOSEN); the IKE_SA stays.
+    for (const p of child.installedPolicies) await dp.deletePolicy(p).catch(() => undefined);
+    for (const id of child.installedSas) await dp.deleteSa(id).catch(() => undefined);
+    const reason = err instanceof Error ? err.message : String(err);
+    sa.log.error({ err, child: config.name }, `installing CHILD_SA ${config.name}{${reqid}} failed: ${reason}`);
+    throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, `CHILD_SA ${config.name}: dataplane refused it: ${reason}`);
   }
   sa.children.push(child);
   sa.log.info(
