@@ -4,11 +4,18 @@
 // node/noble ratio and ours/OpenSSL ratio. Never asserts timings.
 import { bench, formatOps, formatUs, sinkValue, table, type BenchResult } from './harness.js';
 import { cryptoBenches, type BenchCase } from './crypto.js';
+import { eapBenches } from './eap.js';
 import { opensslSpeed, opensslVersion } from './openssl.js';
+import { runEapTlsBench } from './eap-tls.js';
 
 function main(): void {
   const filter = (process.argv[2] ?? '').toLowerCase();
-  const cases = cryptoBenches().filter((c) => `${c.algorithm} ${c.impl} ${c.operation}`.toLowerCase().includes(filter));
+  // `node dist-bench/bench/run.js eap-tls`: full EAP-TLS handshakes (async, own table).
+  if (filter === 'eap-tls') {
+    void runEapTlsBench();
+    return;
+  }
+  const cases = [...cryptoBenches(), ...eapBenches()].filter((c) => `${c.algorithm} ${c.impl} ${c.operation}`.toLowerCase().includes(filter));
   if (cases.length === 0) {
     console.error(`no benchmark matches '${filter}'`);
     process.exitCode = 1;

@@ -19,7 +19,7 @@ import { ConfigError } from '../ike/errors.js';
 import { CpAttr } from '../ike/constants.js';
 import { parseProposals } from '../crypto/proposal-syntax.js';
 import { parseIdentityPattern } from '../policy/identity.js';
-import { type AddrRange, formatRange, parseAddrRange, parseIp, rangesOverlap } from '../policy/address.js';
+import { type AddrRange, formatRange, parseAddrRange, parseIp, rangesOverlap } from '../net/address.js';
 import { parseTsSpec } from '../policy/traffic-selectors.js';
 import { type ConfSection, type ConfValue, type ParseOptions, parseSettings, parseSettingsFile } from './swanctl-syntax.js';
 import {

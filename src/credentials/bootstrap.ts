@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import * as asn1js from 'asn1js';
 import { ConfigError } from '../ike/errors.js';
 import { checkSignature } from './chain.js';
-import { ipToBytes } from './match.js';
+import { parseIp } from '../net/address.js';
 import { ensurePkijsEngine, pkijs } from './pkijs-engine.js';
 import { EKU, parseCertificate, readPemBlocks, type Certificate } from './x509.js';
 
@@ -210,7 +210,7 @@ function serverCertFits(server: Certificate, ca: Certificate, opts: BootstrapOpt
   const dns = new Set(server.sans.dns.map((d) => d.toLowerCase()));
   if (!opts.hostnames.every((h) => dns.has(h.toLowerCase()))) return false;
   return opts.addresses.every((a) => {
-    const b = ipToBytes(a);
+    const b = parseIp(a);
     return dns.has(a.toLowerCase()) && b !== undefined && server.sans.ip.some((ip) => Buffer.compare(ip, b) === 0);
   });
 }
@@ -225,7 +225,7 @@ export async function ensureDefaultCredentials(stateDir: string, opts: Bootstrap
   const p = paths(stateDir);
   const now = opts.now ?? new Date();
   const kind = opts.keyType ?? 'ecdsa-p256';
-  for (const a of opts.addresses) if (!ipToBytes(a)) throw new ConfigError(`not an IP address: ${a}`);
+  for (const a of opts.addresses) if (!parseIp(a)) throw new ConfigError(`not an IP address: ${a}`);
   const cn = opts.hostnames[0] ?? opts.addresses[0];
   if (!cn) throw new ConfigError('bootstrap needs at least one hostname or address for the server certificate');
   let created = false;
@@ -266,7 +266,7 @@ export async function ensureDefaultCredentials(stateDir: string, opts: Bootstrap
   }
   if (!fits) {
     const pair = await generateKeyPair(kind);
-    const ips = opts.addresses.map((a) => ipToBytes(a)!);
+    const ips = opts.addresses.map((a) => parseIp(a)!);
     const der = await issue({
       subject: [['2.5.4.3', cn]],
       issuer: await caSubject(ca),

@@ -2,7 +2,7 @@
 // payload must match the end-entity certificate: the subject DN for ID_DER_ASN1_DN, a
 // subjectAltName of the corresponding type for FQDN/RFC822/IP identities. Also lists the
 // identities a certificate can stand for, subject first (strongSwan's default local ID).
-import { isIP } from 'node:net';
+import { formatIp, parseIp } from '../net/address.js';
 import { IdType } from '../ike/constants.js';
 import type { IkeIdentity } from '../policy/policy.js';
 import { bytesEqual } from '../crypto/bytes.js';
@@ -28,56 +28,6 @@ function dnsCovers(pattern: string, name: string): boolean {
   return dot > 0 && dnsEqual(pattern.slice(2), n.slice(dot + 1));
 }
 
-/** IPv4/IPv6 text to bytes, or undefined. */
-export function ipToBytes(text: string): Uint8Array | undefined {
-  const kind = isIP(text);
-  if (kind === 4) return new Uint8Array(text.split('.').map(Number));
-  if (kind === 6) {
-    // Expand "::" and an embedded IPv4 tail, then read eight 16-bit groups.
-    let s = text;
-    const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-    if (v4) {
-      const p = v4[1]!.split('.').map(Number);
-      s = s.slice(0, -v4[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
-    }
-    const [head, tail] = s.split('::') as [string, string | undefined];
-    const h = head ? head.split(':') : [];
-    const t = tail ? tail.split(':') : [];
-    const groups = tail === undefined ? h : [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
-    const out = new Uint8Array(16);
-    groups.forEach((g, i) => {
-      const v = parseInt(g, 16);
-      out[i * 2] = v >> 8;
-      out[i * 2 + 1] = v & 0xff;
-    });
-    return out;
-  }
-  return undefined;
-}
-
-export function ipToText(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
-  // Compress the longest run of zero groups (RFC 5952 §4.2).
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (best < 0) return groups.join(':');
-  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
-}
 
 /** Email addresses in the subject DN (PKCS#9 emailAddress, legacy but still issued). */
 function dnEmails(cert: Certificate): string[] {
@@ -110,7 +60,7 @@ export function certificateMatchesIdentity(cert: Certificate, id: IkeIdentity): 
       if (cert.sans.ip.some((ip) => bytesEqual(ip, id.data))) return true;
       // Windows wants the server IP as dNSName (field-facts §2.1.5); accept that form too.
       return cert.sans.dns.some((d) => {
-        const b = ipToBytes(d);
+        const b = parseIp(d);
         return b !== undefined && bytesEqual(b, id.data);
       });
     }
@@ -139,7 +89,7 @@ export function identityText(id: IkeIdentity): string {
   switch (id.type) {
     case IdType.ID_IPV4_ADDR:
     case IdType.ID_IPV6_ADDR:
-      return id.data.length === 4 || id.data.length === 16 ? ipToText(id.data) : `#${Buffer.from(id.data).toString('hex')}`;
+      return id.data.length === 4 || id.data.length === 16 ? formatIp(id.data) : `#${Buffer.from(id.data).toString('hex')}`;
     case IdType.ID_FQDN:
     case IdType.ID_RFC822_ADDR:
       return latin(id.data);

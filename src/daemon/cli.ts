@@ -99,6 +99,7 @@ function formatSas(sas: IkeSaSummary[]): string {
       `${sa.name}: #${sa.id} ${sa.state}, ${sa.local}[${sa.localId ?? '-'}]...${sa.remote}[${sa.remoteId ?? '-'}]${sa.natRemote ? ' (peer behind NAT)' : ''}`,
     );
     lines.push(`  ${sa.proposal}, SPIs ${sa.ispi}_i ${sa.rspi}_r, ${sa.ageSeconds}s${sa.remoteAuth ? `, auth ${sa.remoteAuth}` : ''}`);
+    if (sa.eapIdentity) lines.push(`  EAP identity: ${sa.eapIdentity} (${sa.eapMethod ?? 'EAP'})`);
     if (sa.vips.length) lines.push(`  virtual IPs: ${sa.vips.join(', ')}`);
     for (const c of sa.children) {
       lines.push(`  ${c.name}{${c.reqid}}: ${c.proposal}, SPIs ${c.spiIn}_i ${c.spiOut}_o${c.encap ? ', UDP-encapsulated' : ''}, ${c.ageSeconds}s`);

@@ -13,6 +13,7 @@ import { PoolSet } from '../policy/pool.js';
 import { MemoryDataplane } from '../xfrm/memory-dataplane.js';
 import type { Dataplane } from '../xfrm/dataplane.js';
 import { ControlServer } from './control.js';
+import { UpdownRunner, type ChildEventInfo } from '../hooks/updown.js';
 import { VERSION } from './version.js';
 
 export interface Gateway {
@@ -57,7 +58,9 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
 
   let udp: UdpTransport | undefined;
   const transport: Transport = { send: (d: Datagram) => udp?.send(d) };
-  const engine = new IkeEngine(config, { transport, clock: systemClock, rng: systemRng, dataplane, credentials, log }, pools);
+  const updown = new UpdownRunner(log);
+  const events = { child: (e: ChildEventInfo) => void updown.handle(e) };
+  const engine = new IkeEngine(config, { transport, clock: systemClock, rng: systemRng, dataplane, credentials, log, events }, pools);
   udp = new UdpTransport({
     listen: config.daemon.listen,
     port: config.daemon.port,
@@ -101,6 +104,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     async close(reason: string) {
       log.info({ reason }, `shutting down: ${reason}`);
       await engine.close(reason);
+      await updown.drain();
       await udp?.close();
       await control.close();
       await dataplane.close();

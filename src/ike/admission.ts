@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { concat, ctEqual } from '../crypto/bytes.js';
 import type { Rng } from '../crypto/random.js';
-import { ipToBytes } from '../net/endpoint.js';
+import { parseIp } from '../net/address.js';
 
 export class CookieJar {
   private current: { version: number; secret: Uint8Array };
@@ -29,7 +29,7 @@ export class CookieJar {
   }
 
   private mac(secret: Uint8Array, ni: Uint8Array, address: string, ispi: Uint8Array): Uint8Array {
-    return new Uint8Array(createHmac('sha256', secret).update(ni).update(ipToBytes(address)).update(ispi).digest());
+    return new Uint8Array(createHmac('sha256', secret).update(ni).update(parseIp(address) ?? new Uint8Array(0)).update(ispi).digest());
   }
 
   make(ni: Uint8Array, address: string, ispi: Uint8Array, now: number): Uint8Array {

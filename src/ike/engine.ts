@@ -10,11 +10,11 @@ import type { GatewayConfig } from '../policy/policy.js';
 import type { PoolSet } from '../policy/pool.js';
 import { CookieJar } from './admission.js';
 import { decodeHeader, type IkeHeader } from './codec/header.js';
-import { decodeMessage, decodePayloads } from './codec/message.js';
+import { decodePayloads } from './codec/message.js';
 import { describeMessage } from './codec/describe.js';
 import type { Payload } from './codec/payload.js';
 import { Reader } from './codec/reader.js';
-import { ExchangeType, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, exchangeName, notifyName } from './constants.js';
+import { ExchangeType, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, PayloadType, exchangeName, notifyName } from './constants.js';
 import { DecodeError, IkeError } from './errors.js';
 import { handleIkeSaInit, sendUnprotectedError } from './exchanges/ike-sa-init.js';
 import { handleIkeAuth } from './exchanges/ike-auth.js';
@@ -25,11 +25,13 @@ import { teardownIkeSa } from './exchanges/steps/teardown.js';
 import { addFragment } from './protect/fragments.js';
 import { openBody, sealFragmented, sealMessage, counterIv, type SealContext } from './protect/sk.js';
 import type { Datagram, EnginePorts } from './ports.js';
-import { transition, type IkeSa } from './sa/ike-sa.js';
+import type { IkeSa } from './sa/ike-sa.js';
 import { summarise, type IkeSaSummary } from './sa/summary.js';
 
 /** Default IKE fragment size (RFC 7383 §2.5.1 suggests 1280 for IPv6, 576 minimum for IPv4). */
 const DEFAULT_FRAGMENT_SIZE = 1280;
+/** How long a deleted SA keeps answering retransmits of its last request. */
+const RETIRED_LINGER_MS = 30_000;
 
 export class IkeEngine {
   readonly sas = new Map<string, IkeSa>();
@@ -124,8 +126,11 @@ export class IkeEngine {
 
   /** Runs fn after everything already queued for this SA. */
   onSa(sa: IkeSa, fn: () => Promise<void> | void): Promise<void> {
-    const run = sa.queue.then(fn).catch((err: unknown) => {
-      sa.log.error({ err }, `internal error in IKE_SA ${sa.label}`);
+    const run = sa.queue.then(fn).catch(async (err: unknown) => {
+      // A bug, not bad input (architecture §9.3): the SA's state can no longer be trusted, so it
+      // goes, with its dataplane state; every other SA carries on.
+      sa.log.error({ err }, `internal error in IKE_SA ${sa.label}: deleting it`);
+      await teardownIkeSa(this.ctx, sa, 'internal error', false).catch((e: unknown) => sa.log.error({ err: e }, 'teardown after internal error failed'));
     });
     sa.queue = run;
     return run;
@@ -141,7 +146,11 @@ export class IkeEngine {
   }
 
   private async handleForSa(sa: IkeSa, d: Datagram, header: IkeHeader, isResponse: boolean): Promise<void> {
-    if (sa.phase === 'dead') return;
+    if (sa.phase === 'dead') {
+      // A retired SA only answers retransmits of its last request (e.g. AUTHENTICATION_FAILED).
+      if (!isResponse && header.messageId === sa.expectedRequestId - 1) this.resendCached(sa, d, header, fragmentNumberOf(d.bytes, header));
+      return;
+    }
     if (isResponse) {
       // We do not start exchanges yet (DPD and rekeying as initiator come later): nothing awaits a response.
       this.drop(d, `unexpected ${exchangeName(header.exchange)} response ${header.messageId}`);
@@ -244,6 +253,7 @@ export class IkeEngine {
     } catch (err) {
       if (!(err instanceof IkeError)) throw err;
       sa.log.warn({ notify: notifyName(err.notify), reason: err.message }, `${exchangeName(m.header.exchange)} request ${m.header.messageId} failed: ${err.message}`);
+      if (err.notify === NotifyType.AUTHENTICATION_FAILED) this.ports.events?.authFailed?.({ remote: formatEndpoint(sa.remote), reason: err.message });
       this.respond(sa, m.datagram, m.header, [notify(err.notify, err.data)], m.digest);
       // Before authentication every failure ends the SA; afterwards INVALID_SYNTAX does too
       // (architecture §9.3, strongSwan send_invalid_syntax): an authenticated peer sending
@@ -309,13 +319,26 @@ export class IkeEngine {
     this.halfOpen.set(halfOpenKey(sa.ispi, sa.remote), sa);
   }
 
-  /** Forgets an SA (its dataplane state must already be gone). */
+  /**
+   * Retires a dead SA (its dataplane state and leases must already be gone). It stays findable
+   * for a while only to answer retransmits of its last request from the cache, so a client whose
+   * AUTHENTICATION_FAILED response was lost still learns why (RFC 7296 §2.1).
+   */
   unregister(sa: IkeSa): void {
-    this.sas.delete(sa.id);
     const key = halfOpenKey(sa.ispi, sa.remote);
     if (this.halfOpen.get(key) === sa) this.halfOpen.delete(key);
     for (const cancel of sa.timers.values()) cancel();
     sa.timers.clear();
+    if (!sa.lastResponse || this.closed) {
+      this.sas.delete(sa.id);
+      return;
+    }
+    sa.timers.set(
+      'linger',
+      this.ports.clock.setTimer(RETIRED_LINGER_MS, () => {
+        if (this.sas.get(sa.id) === sa) this.sas.delete(sa.id);
+      }),
+    );
   }
 
   /** Called when IKE_AUTH completes: the SA is no longer half-open. */
@@ -333,19 +356,21 @@ export class IkeEngine {
   /** Stops accepting datagrams and removes every SA's dataplane state. */
   async close(reason: string): Promise<void> {
     this.closed = true;
-    const all = [...this.sas.values()];
+    const all = [...this.sas.values()].filter((sa) => sa.phase !== 'dead');
     await Promise.all(all.map((sa) => this.onSa(sa, () => teardownIkeSa(this.ctx, sa, reason, false))));
+    for (const sa of this.sas.values()) for (const cancel of sa.timers.values()) cancel();
+    this.sas.clear();
   }
 
-  /** Exposed for tests and the exchanges: decodes a whole datagram (no SK processing). */
-  static decode(d: Datagram): { header: IkeHeader; payloads: Payload[] } {
-    return decodeMessage(d.bytes);
-  }
-
-  transition = transition;
 }
 
 export const ZERO_SPI = new Uint8Array(8);
+
+/** The fragment number of an SKF datagram, or 1 for anything else (cheap: no full decode). */
+function fragmentNumberOf(bytes: Uint8Array, header: IkeHeader): number {
+  if (header.nextPayload !== PayloadType.SKF || bytes.length < 36) return 1;
+  return (bytes[32]! << 8) | bytes[33]!;
+}
 
 export function halfOpenKey(ispi: Uint8Array, remote: Endpoint): string {
   return `${toHex(ispi)}@${remote.address}:${remote.port}`;

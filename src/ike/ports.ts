@@ -5,6 +5,7 @@ import type { Rng } from '../crypto/random.js';
 import type { Logger } from '../log/logger.js';
 import type { Endpoint } from '../net/endpoint.js';
 import type { Dataplane } from '../xfrm/dataplane.js';
+import type { ChildEventInfo } from '../hooks/updown.js';
 
 /** One IKE datagram, without the non-ESP marker of port 4500 (the transport strips and adds it). */
 export interface Datagram {
@@ -26,7 +27,10 @@ export interface Clock {
 export interface EngineEvents {
   ikeUp?(info: { id: string; remoteId: string; vips: string[] }): void;
   ikeDown?(info: { id: string; reason: string }): void;
+  /** A peer failed to authenticate (wrong PSK or password, untrusted certificate …). */
   authFailed?(info: { remote: string; reason: string }): void;
+  /** A CHILD_SA was installed or removed (updown scripts hang off this). */
+  child?(info: ChildEventInfo): void;
 }
 
 export interface EnginePorts {

@@ -5,7 +5,7 @@ import * as asn1js from 'asn1js';
 import type { IdentityPattern, IkeIdentity } from './policy.js';
 import { IdType } from '../ike/constants.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.js';
-import { formatIp, parseIp } from './address.js';
+import { formatIp, parseIp } from '../net/address.js';
 
 /** strongSwan's ID_ANY: not an IANA value, it only ever appears in configuration. */
 export const ID_ANY = 0;

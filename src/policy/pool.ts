@@ -4,7 +4,7 @@
 // address, so an IPv6 /64 costs nothing). Network addresses are never handed out (field facts
 // §2.1.4: Windows fails on `prefix::`).
 import type { PoolConfig } from './policy.js';
-import { type AddrRange, type Family, familyOf, formatIp, fromBig, parseAddrRange, parseIp, toBig } from './address.js';
+import { type AddrRange, type Family, familyOf, formatIp, fromBig, parseAddrRange, parseIp, toBig } from '../net/address.js';
 
 export interface PoolLease {
   pool: string;

@@ -2,7 +2,7 @@
 // at IKE_SA_INIT by addresses (local_addrs/remote_addrs), at IKE_AUTH by identities and the
 // authentication method the initiator used (RFC 7296 §2.15, §2.16). Pure functions.
 import type { AuthClass, Connection, IkeIdentity } from './policy.js';
-import { parseAddrRange, parseIp, rangeContains } from './address.js';
+import { parseAddrRange, parseIp, rangeContains } from '../net/address.js';
 import { formatIdentity, matchRank } from './identity.js';
 
 /** How well one address matches one entry: 0 none, 1 %any, 2 range, 3+prefix CIDR, 200 exact. */

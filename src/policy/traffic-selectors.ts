@@ -4,7 +4,7 @@
 // failure into TS_UNACCEPTABLE.
 import type { TrafficSelector } from '../ike/codec/payload.js';
 import { TsType } from '../ike/constants.js';
-import { type AddrRange, type Family, familyOf, formatIp, fromBig, maxOf, parseAddrRange, toBig } from './address.js';
+import { type AddrRange, type Family, familyOf, formatIp, fromBig, maxOf, parseAddrRange, toBig } from '../net/address.js';
 
 /** A configured selector before `dynamic` is substituted. */
 export interface TsSpec {

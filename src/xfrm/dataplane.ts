@@ -60,6 +60,11 @@ export type DataplaneEvent =
 
 export interface Dataplane {
   readonly name: string;
+  /**
+   * True when the dataplane can only carry ESP inside UDP (a userspace dataplane has no raw ESP
+   * socket): the engine then forces UDP encapsulation, as strongSwan's kernel-libipsec does.
+   */
+  readonly requiresUdpEncapsulation?: boolean;
   /** Allocates an inbound SPI that is unused for this destination. */
   allocateSpi(dst: string): Promise<number>;
   installSa(sa: SaSpec): Promise<void>;

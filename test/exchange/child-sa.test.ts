@@ -50,7 +50,7 @@ describe('CHILD_SA errors in IKE_AUTH', () => {
     expect(gw.pools.list().filter((l) => l.online).map((l) => l.identity)).toEqual(['alice.example.com']);
   });
 
-  it('an IKE_AUTH without AUTH (EAP) is refused with AUTHENTICATION_FAILED, as EAP is not offered', async () => {
+  it('an IKE_AUTH without AUTH (EAP) is refused with AUTHENTICATION_FAILED when no connection offers EAP', async () => {
     const gw = makeGateway(pskConfig());
     const client = new TestInitiator(gw);
     await client.init();

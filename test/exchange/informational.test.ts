@@ -60,11 +60,14 @@ describe('INFORMATIONAL', () => {
     const answer = await client.informational([TestInitiator.deleteIke()]);
     expect(answer?.inner).toEqual([]);
     expect(gw.engine.listSas()).toEqual([]);
-    expect(gw.engine.sas.size).toBe(0);
     expect(gw.dataplane.sas.size).toBe(0);
     expect(gw.dataplane.policies.size).toBe(0);
     expect(gw.pools.list().map((l) => l.online)).toEqual([false, false]);
     expect(gw.events.down).toHaveLength(1);
+    // Only the retransmit-answering linger timer is left; after it the SA is forgotten.
+    expect(gw.clock.pending).toBe(1);
+    gw.clock.advance(30_000);
+    expect(gw.engine.sas.size).toBe(0);
     expect(gw.clock.pending).toBe(0);
     // Anything after the delete is for an unknown SA: no answer.
     expect(await client.informational([])).toBeUndefined();

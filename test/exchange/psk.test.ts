@@ -2,7 +2,7 @@
 // clients use, then a wrong PSK (§2.21.2: AUTHENTICATION_FAILED, nothing kept).
 import { describe, expect, it } from 'vitest';
 import { AuthMethod, CpAttr, NotifyType } from '../../src/ike/constants.js';
-import { formatIp } from '../../src/policy/address.js';
+import { formatIp } from '../../src/net/address.js';
 import { tsToString } from '../../src/policy/traffic-selectors.js';
 import { DNS4, DNS6, FIRST_V4, FIRST_V6, IKE_SUITES, PSK, SERVER_ID, pskConfig } from '../helpers/configs.js';
 import { makeGateway } from '../helpers/gateway.js';
@@ -108,11 +108,16 @@ describe('wrong PSK', () => {
     expect(failed.inner.map((p) => p.kind)).toEqual(['notify']);
     expect(failed.authVerified).toBe(false);
     expect(gw.engine.listSas()).toEqual([]);
-    expect(gw.engine.sas.size).toBe(0);
     expect(gw.dataplane.sas.size).toBe(0);
     expect(gw.dataplane.policies.size).toBe(0);
     expect(gw.pools.list()).toEqual([]);
     expect(gw.events.authFailed).toHaveLength(1);
+    // The dead SA lingers only to answer a retransmit of the failed request with the same answer.
+    expect([...gw.engine.sas.values()].map((s) => s.phase)).toEqual(['dead']);
+    const again = await mallory.retransmitLastRequest();
+    expect(again.map((d) => Buffer.from(d).toString('hex'))).toEqual(failed.datagrams!.map((d) => Buffer.from(d).toString('hex')));
+    gw.clock.advance(30_000);
+    expect(gw.engine.sas.size).toBe(0);
 
     // A following good client gets the first address of each pool.
     const alice = new TestInitiator(gw);

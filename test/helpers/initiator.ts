@@ -50,7 +50,7 @@ import type { EspTransformSet } from '../../src/crypto/suite.js';
 import type { LocalCredential } from '../../src/credentials/store.js';
 import { parseCertificate } from '../../src/credentials/x509.js';
 import { endpoint, type Endpoint } from '../../src/net/endpoint.js';
-import { formatIp } from '../../src/policy/address.js';
+import { formatIp } from '../../src/net/address.js';
 import { parseIdentity } from '../../src/policy/identity.js';
 import type { IkeIdentity } from '../../src/policy/policy.js';
 import { tsAny } from '../../src/policy/traffic-selectors.js';
@@ -155,6 +155,8 @@ export interface ChildInfo {
 export interface AuthOutcome {
   /** No error notify, and the responder's AUTH verified. */
   ok: boolean;
+  /** The response datagrams as received (set by auth()). */
+  datagrams?: Uint8Array[];
   /** The first error notify of the response, if any. */
   error?: number;
   inner: Payload[];
@@ -608,9 +610,19 @@ export class TestInitiator {
 
   /** IKE_AUTH through the link: all datagrams out, the response (maybe fragmented) back in. */
   async auth(o: AuthOptions): Promise<AuthOutcome> {
-    const responses = await this.transmit(this.authRequest(o));
-    return this.handleAuthResponse(responses, o);
+    const request = this.authRequest(o);
+    this.lastRequest = request;
+    const responses = await this.transmit(request);
+    return { ...this.handleAuthResponse(responses, o), datagrams: responses };
   }
+
+  /** Sends the last IKE_AUTH request again, byte for byte, and returns what came back. */
+  async retransmitLastRequest(): Promise<Uint8Array[]> {
+    if (!this.lastRequest) throw new Error('no request sent yet');
+    return this.transmit(this.lastRequest);
+  }
+
+  private lastRequest: Uint8Array[] | undefined;
 
   /** IKE_SA_INIT then IKE_AUTH; throws unless both succeed. */
   async connect(o: AuthOptions): Promise<AuthOutcome> {

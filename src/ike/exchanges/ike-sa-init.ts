@@ -156,7 +156,7 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
   if (nat.supported) {
     // Our own view of the addresses; the peer compares them with what it sees (RFC 7296 §2.23).
     // Forced encapsulation (encap = yes) fakes a mismatching source hash, as strongSwan does.
-    const forceEncap = choice.conn.encap;
+    const forceEncap = choice.conn.encap || ctx.ports.dataplane.requiresUdpEncapsulation === true;
     const src = forceEncap ? ctx.ports.rng.bytes(20) : natHash(header.ispi, rspi, d.local);
     response.push(notify(NotifyType.NAT_DETECTION_SOURCE_IP, src));
     response.push(notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(header.ispi, rspi, d.remote)));
@@ -190,7 +190,7 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
     local: d.local,
     remote: d.remote,
     natLocal: nat.natLocal,
-    natRemote: nat.natRemote || (nat.supported && choice.conn.encap),
+    natRemote: nat.natRemote || (nat.supported && (choice.conn.encap || ctx.ports.dataplane.requiresUdpEncapsulation === true)),
     // Connections that could still be chosen by identity in IKE_AUTH must accept what was negotiated.
     candidates: candidates.filter((c) => c === choice.conn || selectProposal([choice.chosen], c.ikeProposals, { protocol: 'ike', preferServerOrder: false, requiredKe: choice.negotiated.ke }).ok),
     negotiated: choice.negotiated,

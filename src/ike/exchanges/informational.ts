@@ -10,6 +10,8 @@ import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
 import { IkeError } from '../errors.js';
 import type { IkeSa } from '../sa/ike-sa.js';
 import { allOf, type EngineContext, type Inbound } from './context.js';
+import { formatIdentity } from '../../policy/identity.js';
+import { formatEndpoint } from '../../net/endpoint.js';
 import { removeChild, teardownIkeSa } from './steps/teardown.js';
 
 function spiNumber(spi: Uint8Array): number {
@@ -27,6 +29,16 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   // RFC 7296 §1.4: INFORMATIONAL exchanges occur only after the initial exchanges; before
   // IKE_AUTH the peer is unauthenticated and must not delete or report anything.
   if (sa.phase !== 'established') {
+    // Except a client giving up during EAP (strongSwan and Windows do so after an MSCHAPv2
+    // failure instead of answering the Failure Request): acknowledge and drop the SA.
+    if (sa.phase === 'authenticating' && allOf(m.inner, 'notify').some((n) => n.notify === NotifyType.AUTHENTICATION_FAILED)) {
+      const who = sa.eapIdentity ?? (sa.remoteId ? formatIdentity(sa.remoteId) : 'peer');
+      sa.log.warn(`authentication of '${who}' failed: the peer aborted with AUTHENTICATION_FAILED during ${sa.eap ? 'EAP' : 'IKE_AUTH'}`);
+      ctx.ports.events?.authFailed?.({ remote: formatEndpoint(sa.remote), reason: 'peer aborted authentication' });
+      ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
+      await teardownIkeSa(ctx, sa, 'peer aborted authentication', false);
+      return;
+    }
     throw new IkeError(NotifyType.INVALID_SYNTAX, `INFORMATIONAL in phase ${sa.phase}`);
   }
   const deletes = allOf(m.inner, 'delete');

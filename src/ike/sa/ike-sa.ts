@@ -8,6 +8,9 @@ import type { Connection, ChildConfig, IkeIdentity } from '../../policy/policy.j
 import type { PolicySpec, SaId } from '../../xfrm/dataplane.js';
 import type { IkeKeys } from './keymat-types.js';
 import type { Reassembly } from '../protect/fragments.js';
+import type { EapConversation } from '../../eap/conversation.js';
+import type { LocalCredential } from '../../credentials/store.js';
+import type { Payload } from '../codec/payload.js';
 
 export type IkePhase = 'half-open' | 'authenticating' | 'established' | 'deleting' | 'dead';
 
@@ -26,6 +29,15 @@ export interface NegotiatedIke {
   ke: number;
   /** strongSwan-style text, e.g. AES_CBC_256/HMAC_SHA1_96/PRF_HMAC_SHA1/MODP_1024. */
   text: string;
+}
+
+export interface EapState {
+  conversation: EapConversation;
+  /** Inner payloads of the first IKE_AUTH request: its SA, TS and CP are answered at the end. */
+  firstInner: Payload[];
+  cred: LocalCredential | undefined;
+  /** Set on EAP-Success: the final AUTH is computed from the MSK (or SK_pi/SK_pr without one). */
+  result?: { msk?: Uint8Array; identity: string; method: string };
 }
 
 export interface ChildSa {
@@ -98,8 +110,12 @@ export interface IkeSa {
   firstFragmentDigest?: Uint8Array;
   localId?: IkeIdentity;
   remoteId?: IkeIdentity;
-  /** Subject of the peer certificate or "PSK", for list-sas. */
+  /** Subject of the peer certificate, "PSK" or the EAP method and identity, for list-sas. */
   remoteAuth?: string;
+  /** An EAP conversation in progress or finished (RFC 7296 §2.16). */
+  eap?: EapState;
+  eapIdentity?: string;
+  eapMethod?: string;
   vips: string[];
   /** Pool leases behind vips, released when the SA goes (the pool keeps them for the identity). */
   leases: { pool: string; key: string; address: Uint8Array }[];

@@ -26,6 +26,8 @@ export interface IkeSaSummary {
   localId?: string;
   remoteId?: string;
   remoteAuth?: string;
+  eapIdentity?: string;
+  eapMethod?: string;
   ispi: string;
   rspi: string;
   proposal: string;
@@ -47,6 +49,8 @@ export function summarise(sa: IkeSa, now: number): IkeSaSummary {
     ...(sa.localId ? { localId: formatIdentity(sa.localId) } : {}),
     ...(sa.remoteId ? { remoteId: formatIdentity(sa.remoteId) } : {}),
     ...(sa.remoteAuth ? { remoteAuth: sa.remoteAuth } : {}),
+    ...(sa.eapIdentity ? { eapIdentity: sa.eapIdentity } : {}),
+    ...(sa.eapMethod ? { eapMethod: sa.eapMethod } : {}),
     ispi: toHex(sa.ispi),
     rspi: toHex(sa.rspi),
     proposal: sa.negotiated.text,

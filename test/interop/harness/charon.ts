@@ -34,6 +34,8 @@ export interface CharonOptions {
   charonSettings?: ConfSection;
   /** Wait this long for the vici socket (default 15 s). */
   startTimeoutMs?: number;
+  /** File-log levels by subsystem, merged over the defaults (e.g. { tls: 2 }). */
+  logLevels?: Record<string, number>;
 }
 
 export class CharonInstance {
@@ -45,6 +47,7 @@ export class CharonInstance {
   readonly logPath: string;
   readonly outPath: string;
   readonly resolvPath: string;
+  private readonly logLevels: Record<string, number>;
   private proc: TrackedProcess | undefined;
 
   constructor(opts: CharonOptions) {
@@ -56,6 +59,7 @@ export class CharonInstance {
     this.logPath = join(opts.dir, 'charon.log');
     this.outPath = join(opts.dir, 'charon.out');
     this.resolvPath = join(opts.dir, 'resolv.conf');
+    this.logLevels = opts.logLevels ?? {};
   }
 
   get pid(): number | undefined {
@@ -95,6 +99,7 @@ export class CharonInstance {
             knl: 1,
             enc: 1,
             net: 1,
+            ...this.logLevels,
           },
         },
         syslog: { daemon: { default: -1 }, auth: { default: -1 } },

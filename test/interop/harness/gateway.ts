@@ -11,6 +11,7 @@ import { CharonInstance } from './charon.js';
 import { GW_WAN_V4, GW_WAN_V6 } from './netns.js';
 import { run, spawnTracked, tail, waitFor } from './proc.js';
 import type { TrackedProcess } from './proc.js';
+import { parseRawSection } from './swanctl-format.js';
 
 /** Repository root, computed from this file's location (test/interop/harness/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -194,6 +195,34 @@ export async function startIkegate(opts: GatewayOptions): Promise<Gateway> {
   return gw;
 }
 
+/** Seconds the reference responder keeps an IKE_SA whose IKE_AUTH never completed. */
+export const REFERENCE_HALF_OPEN_TIMEOUT_S = 5;
+
+/**
+ * The remote authentication rounds of each loaded connection of a strongSwan charon, from
+ * `swanctl --list-conns --raw` (`remote-1 { class=EAP eap-type=EAP_MSCHAPV2 }` → "eap-mschapv2").
+ */
+async function referenceRemoteAuth(charon: CharonInstance): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const r = await charon.swanctl('--list-conns', ['--raw'], { check: false });
+  for (const line of r.stdout.split('\n')) {
+    const m = /^list-conn event \{(.*)\}\s*$/.exec(line.trim());
+    if (!m?.[1]) continue;
+    for (const [name, conn] of Object.entries(parseRawSection(m[1]))) {
+      if (typeof conn !== 'object' || Array.isArray(conn)) continue;
+      const rounds: string[] = [];
+      for (const [key, round] of Object.entries(conn)) {
+        if (!/^remote/.test(key) || typeof round !== 'object' || Array.isArray(round)) continue;
+        const cls = typeof round.class === 'string' ? round.class.toLowerCase() : '';
+        const eap = round['eap-type'];
+        rounds.push(cls === 'eap' && typeof eap === 'string' ? `eap-${eap.toLowerCase().replace(/^eap_/, '')}` : cls);
+      }
+      out.set(name, rounds);
+    }
+  }
+  return out;
+}
+
 /**
  * A strongSwan charon as responder with the equivalent swanctl.conf: the reference used
  * to validate the harness itself (harness-selfcheck.test.ts) and, with
@@ -208,7 +237,10 @@ export async function startStrongswanResponder(opts: GatewayOptions): Promise<Ga
     dir: join(dirname(opts.credDir), `${opts.credDir.split('/').pop() ?? 'gw'}-strongswan`),
     swanctlDir: opts.credDir,
   });
-  await charon.start();
+  // strongSwan keeps a responder IKE_SA whose IKE_AUTH the initiator abandoned (e.g. with
+  // INFORMATIONAL N(AUTH_FAILED) after an EAP failure) as CONNECTING until this timeout
+  // (default 30 s); shorten it so "no SA left behind" checks settle quickly.
+  await charon.start({ charonSettings: { half_open_timeout: REFERENCE_HALF_OPEN_TIMEOUT_S } });
   let status: number | string | undefined;
   const loaded = await charon.swanctl('--load-all', ['--noprompt', '--file', configPath], { check: false });
   if (loaded.code !== 0) {
@@ -231,7 +263,12 @@ export async function startStrongswanResponder(opts: GatewayOptions): Promise<Ga
     findLog: (pred) => lines().find(pred),
     waitForLog: (what, pred, timeoutMs = 10_000) =>
       waitFor(`reference responder log: ${what}`, () => lines().find(pred), timeoutMs, 100),
-    listSas: async () => (await charon.listSas()).map((sa) => ({ ...sa, raw: undefined })),
+    listSas: async () => {
+      // strongSwan's list-sas does not name the authentication method; add the remote auth
+      // rounds of the SA's connection (from list-conns) so scenarios can check for it.
+      const auth = await referenceRemoteAuth(charon);
+      return (await charon.listSas()).map((sa) => ({ ...sa, raw: undefined, remoteAuth: auth.get(sa.name) ?? [] }));
+    },
     isRunning: () => charon.isRunning(),
     exitStatus: () => status,
     stop: async () => {

@@ -17,6 +17,12 @@ export interface PkiClientSpec {
   type: KeyType;
   /** Issue this client's certificate from the second, untrusted CA. */
   untrusted?: boolean;
+  /**
+   * Further subjectAltNames (pki --san syntax: "user@example.org" becomes an rfc822Name, an
+   * IP address an iPAddress, anything else a dNSName), e.g. the EAP identity of an EAP-TLS
+   * user when it differs from id.
+   */
+  extraSans?: string[];
 }
 
 export interface PkiOptions {
@@ -56,6 +62,8 @@ export interface Pki {
   writeGatewayCredDir(dir: string): void;
   /** Client credential dir: x509/<name>.pem, x509ca/ca.pem (the trusted CA), private/<name>.key. */
   writeClientCredDir(name: string, dir: string): void;
+  /** Trust-only credential dir: just x509ca/ca.pem (an EAP-MSCHAPv2 client verifying the gateway). */
+  writeTrustDir(dir: string): void;
 }
 
 /** Writes a strongswan.conf that makes `pki` load only what it needs (no TPM warnings). */
@@ -129,7 +137,11 @@ export async function createPki(opts: PkiOptions): Promise<Pki> {
   const clients: Record<string, IssuedCert> = {};
   await Promise.all(
     opts.clients.map(async (c) => {
-      const files = await issue(c.name, c.type, c.id, c.untrusted ? 'untrusted-ca' : 'ca', ['--flag', 'clientAuth']);
+      // clientAuth EKU + SAN = id: what an EAP-TLS server (strongSwan, Windows NPS) checks
+      const files = await issue(c.name, c.type, c.id, c.untrusted ? 'untrusted-ca' : 'ca', [
+        ...(c.extraSans ?? []).flatMap((san) => ['--san', san]),
+        '--flag', 'clientAuth',
+      ]);
       clients[c.name] = { name: c.name, id: c.id, type: c.type, untrusted: c.untrusted ?? false, ...files };
     }),
   );
@@ -155,6 +167,10 @@ export async function createPki(opts: PkiOptions): Promise<Pki> {
       layout(credDir);
       copyFileSync(c.cert, join(credDir, 'x509', `${name}.pem`));
       copyFileSync(c.key, join(credDir, 'private', `${name}.key`));
+      copyFileSync(caCert, join(credDir, 'x509ca', 'ca.pem'));
+    },
+    writeTrustDir(credDir) {
+      layout(credDir);
       copyFileSync(caCert, join(credDir, 'x509ca', 'ca.pem'));
     },
   };

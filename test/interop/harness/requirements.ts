@@ -22,6 +22,8 @@ const DEBIAN_PACKAGES: Record<Tool, string> = {
 const PLUGINS: Record<string, string> = {
   'kernel-libipsec': 'libcharon-extra-plugins',
   'eap-mschapv2': 'libcharon-extauth-plugins',
+  'eap-identity': 'libcharon-extra-plugins',
+  'eap-tls': 'libcharon-extra-plugins',
   openssl: 'libstrongswan-standard-plugins',
   vici: 'strongswan-charon',
   resolve: 'libstrongswan',

@@ -73,6 +73,117 @@ ${secrets}
 `;
 }
 
+export type EapMethod = 'eap-mschapv2' | 'eap-tls';
+
+/** The IKE proposals of the EAP gateway (Windows' defaults first, then a modern one). */
+export const EAP_GATEWAY_IKE_PROPOSALS = [
+  'aes256-sha1-modp1024',
+  'aes256-sha256-modp1024',
+  'aes256gcm16-prfsha256-x25519',
+];
+export const EAP_GATEWAY_ESP_PROPOSALS = ['aes256-sha1', 'aes256gcm16'];
+
+export interface EapGatewayConfigOptions {
+  method: EapMethod;
+  /** EAP secrets (EAP-MSCHAPv2 users). */
+  users?: Array<{ id: string; secret: string }>;
+  proposals?: string[];
+  espProposals?: string[];
+}
+
+/** Quotes a swanctl.conf string value (backslashes and quotes escaped). */
+function confString(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/**
+ * The EAP gateway configuration (connection "eap"): the gateway authenticates with its
+ * certificate, clients with EAP (eap_id = %any, so the gateway opens with EAP-Identity),
+ * addresses from the v4 and v6 pools.
+ */
+export function eapGatewayConfig(o: EapGatewayConfigOptions): string {
+  const secrets = (o.users ?? [])
+    .map((u, i) => `  eap-${i + 1} {\n    id = ${confString(u.id)}\n    secret = ${confString(u.secret)}\n  }`)
+    .join('\n');
+  return `connections {
+  eap {
+    version = 2
+    remote_addrs = %any
+    pools = v4, v6
+    proposals = ${(o.proposals ?? EAP_GATEWAY_IKE_PROPOSALS).join(', ')}
+    local {
+      auth = pubkey
+      certs = server.pem
+      id = ${GATEWAY_ID}
+    }
+    remote {
+      auth = ${o.method}
+      eap_id = %any
+    }
+    children {
+      net {
+        local_ts = 0.0.0.0/0, ::/0
+        esp_proposals = ${(o.espProposals ?? EAP_GATEWAY_ESP_PROPOSALS).join(', ')}
+      }
+    }
+  }
+}
+pools {
+  v4 {
+    addrs = ${POOL_V4}
+    dns = ${DNS_V4}
+  }
+  v6 {
+    addrs = ${POOL_V6}
+    dns = ${DNS_V6}
+  }
+}
+secrets {
+${secrets}
+}
+`;
+}
+
+/**
+ * A Windows-like EAP-MSCHAPv2 client: IDi is its own outer IP address (ID_IPV4_ADDR), no IDr
+ * (remote id %any: the gateway's certificate, from the trusted CA, decides), EAP identity
+ * eapId with its password.
+ */
+export function mschapv2Client(
+  remoteAddrs: string,
+  ownIp: string,
+  eapId: string,
+  password: string,
+  over: Partial<ClientConnection> = {},
+): ClientConnection {
+  return {
+    remoteAddrs,
+    proposals: ['aes256-sha1-modp1024'],
+    children: { net: { espProposals: ['aes256-sha1'] } },
+    local: { auth: 'eap-mschapv2', id: ownIp, eapId },
+    remote: { auth: 'pubkey' },
+    secrets: [{ type: 'eap', id: eapId, secret: password }],
+    ...over,
+  };
+}
+
+/** An EAP-TLS client with the certificate x509/<certName>.pem; EAP identity eapId. */
+export function eapTlsClient(
+  remoteAddrs: string,
+  ownId: string,
+  eapId: string,
+  certName: string,
+  over: Partial<ClientConnection> = {},
+): ClientConnection {
+  return {
+    remoteAddrs,
+    proposals: ['aes256gcm16-prfsha256-x25519'],
+    local: { auth: 'eap-tls', id: ownId, certs: [`${certName}.pem`], eapId },
+    remote: { auth: 'pubkey' },
+    ...over,
+  };
+}
+
 /** A PSK client connection to the gateway. */
 export function pskClient(remoteAddrs: string, secret: string, over: Partial<ClientConnection> = {}): ClientConnection {
   return {
@@ -109,22 +220,23 @@ export function randomSecret(): string {
 /**
  * Waits for the gateway to log why it rejected an IKE_AUTH. For ikegate: a pino line at
  * level info (30) or above whose JSON mentions AUTHENTICATION_FAILED or "authentication
- * failed". For the strongSwan reference responder: its own wording.
+ * failed". For the strongSwan reference responder: its own wording. Only log lines from
+ * index sinceLine on count: pass `gw.logLines().length` taken before an attempt to demand a
+ * line about that attempt rather than an earlier one.
  */
-export async function waitForAuthFailureLog(gw: Gateway, timeoutMs = 5000): Promise<LogLine> {
+export async function waitForAuthFailureLog(gw: Gateway, timeoutMs = 5000, sinceLine = 0): Promise<LogLine> {
+  const reference = gw.kind === 'strongswan';
+  const pred = reference
+    ? (l: LogLine): boolean =>
+        /MAC mismatched|N\(AUTH_FAILED\)|constraint check failed|no trusted .* found|EAP method \S+ failed|verification failed for user|no EAP key found/.test(
+          l.msg ?? '',
+        )
+    : (l: LogLine): boolean => logLevel(l) >= 30 && /AUTHENTICATION_FAILED|authentication failed/i.test(JSON.stringify(l));
+  const what = reference
+    ? 'strongSwan rejecting IKE_AUTH'
+    : 'gateway log: a line (level >= info) naming AUTHENTICATION_FAILED / "authentication failed"';
   try {
-    if (gw.kind === 'strongswan') {
-      return await gw.waitForLog(
-        'strongSwan rejecting IKE_AUTH',
-        (l) => /MAC mismatched|N\(AUTH_FAILED\)|constraint check failed|no trusted .* found/.test(l.msg ?? ''),
-        timeoutMs,
-      );
-    }
-    return await gw.waitForLog(
-      'a line (level >= info) naming AUTHENTICATION_FAILED / "authentication failed"',
-      (l) => logLevel(l) >= 30 && /AUTHENTICATION_FAILED|authentication failed/i.test(JSON.stringify(l)),
-      timeoutMs,
-    );
+    return await waitFor(what, () => gw.logLines().slice(sinceLine).find(pred), timeoutMs, 50);
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${gw.describe()}`);
   }

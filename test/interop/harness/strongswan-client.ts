@@ -64,6 +64,10 @@ export interface InitiateResult {
   output: string;
   /** The client charon's complete file log at the time initiate returned. */
   log: string;
+  /** The part of the log written during this initiate (this attempt only). */
+  attemptLog: string;
+  /** The IKE messages of this attempt (messageTrace of attemptLog). */
+  trace: LoggedMessage[];
   /** IKE_SAs after the attempt (swanctl --list-sas --raw). */
   sas: IkeSaInfo[];
   /** The IKE_SA of this connection, when one exists. */
@@ -77,6 +81,74 @@ export interface StartClientOptions {
   dir: string;
   /** Credentials to copy into the client's swanctl dir (x509/, x509ca/, private/). */
   credDir?: string;
+  /** charon file-log levels by subsystem over the defaults (e.g. { tls: 2 } for EAP-TLS). */
+  logLevels?: Record<string, number>;
+}
+
+/** One IKE message as charon logged it: `generating|parsed EXCHANGE request|response N [ payloads ]`. */
+export interface LoggedMessage {
+  /** generating = this charon sent it, parsed = it received it. */
+  dir: 'sent' | 'received';
+  exchange: string;
+  kind: 'request' | 'response';
+  msgId: number;
+  /** Payload tokens as strongSwan prints them, e.g. ['IDi', 'N(INIT_CONTACT)', 'CPRQ(ADDR DNS)', 'EAP/RES/ID']. */
+  payloads: string[];
+  /** The whole log line. */
+  line: string;
+}
+
+/** Splits strongSwan's payload list on spaces outside parentheses. */
+function splitPayloads(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (const ch of list) {
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    if (ch === ' ' && depth === 0) {
+      if (cur !== '') out.push(cur);
+      cur = '';
+    } else {
+      cur += ch;
+    }
+  }
+  if (cur !== '') out.push(cur);
+  return out;
+}
+
+/**
+ * The IKE messages in a charon log, in log order (needs enc logging at level 1, the harness
+ * default). Retransmissions are not logged as "generating" again, and IKE fragments are
+ * left out (the reassembled/unfragmented message is logged once), so each entry is one
+ * message.
+ */
+export function messageTrace(log: string): LoggedMessage[] {
+  const out: LoggedMessage[] = [];
+  const re = /(generating|parsed) (\S+) (request|response) (\d+) \[ ?(.*?) ?\]\s*$/;
+  for (const line of log.split('\n')) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const payloads = splitPayloads(m[5] ?? '');
+    // IKE fragments (EF(i/n)): the reassembled message is logged again as a whole
+    if (payloads.length > 0 && payloads.every((p) => /^EF\(\d+\/\d+\)$/.test(p))) continue;
+    out.push({
+      dir: m[1] === 'generating' ? 'sent' : 'received',
+      exchange: m[2] ?? '',
+      kind: m[3] === 'request' ? 'request' : 'response',
+      msgId: Number(m[4]),
+      payloads,
+      line: line.trim(),
+    });
+  }
+  return out;
+}
+
+/** A compact rendering of a trace, one message a line, for reports and assertion messages. */
+export function formatTrace(trace: readonly LoggedMessage[]): string {
+  return trace
+    .map((t) => `${t.dir === 'sent' ? '->' : '<-'} ${t.exchange} ${t.kind} ${t.msgId} [ ${t.payloads.join(' ')} ]`)
+    .join('\n');
 }
 
 function copyTree(from: string, to: string): void {
@@ -179,6 +251,7 @@ export class StrongswanClient {
    */
   async initiate(opts: { child?: string; timeoutSec?: number } = {}): Promise<InitiateResult> {
     const started = Date.now();
+    const logStart = this.log().length;
     const timeoutSec = opts.timeoutSec ?? 30;
     const r = await this.charon.swanctl(
       '--initiate',
@@ -188,10 +261,14 @@ export class StrongswanClient {
     const output = r.stdout + r.stderr;
     const sas = await this.listSas();
     const sa = sas.find((s) => s.name === this.connName);
+    const log = this.log();
+    const attemptLog = log.slice(logStart);
     return {
       ok: r.code === 0 && /initiate completed successfully/.test(output),
       output,
-      log: this.log(),
+      log,
+      attemptLog,
+      trace: messageTrace(attemptLog),
       sas,
       sa,
       durationMs: Date.now() - started,
@@ -205,6 +282,11 @@ export class StrongswanClient {
   /** The charon file log (ike 2, cfg 2, knl 1). */
   log(): string {
     return this.charon.log();
+  }
+
+  /** The IKE messages this client sent and received so far (see messageTrace). */
+  trace(): LoggedMessage[] {
+    return messageTrace(this.log());
   }
 
   /** DNS servers the resolve plugin installed (from the private resolv.conf). */
@@ -242,7 +324,7 @@ export class StrongswanClient {
 /** Starts a charon in the client's namespace; configure() and initiate() it next. */
 export async function startStrongswanClient(opts: StartClientOptions): Promise<StrongswanClient> {
   mkdirSync(opts.dir, { recursive: true });
-  const charon = new CharonInstance({ ns: opts.node.ns, dir: opts.dir });
+  const charon = new CharonInstance({ ns: opts.node.ns, dir: opts.dir, logLevels: opts.logLevels });
   if (opts.credDir) copyTree(opts.credDir, charon.swanctlDir);
   await charon.start();
   return new StrongswanClient(opts.node, charon);

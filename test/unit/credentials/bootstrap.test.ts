@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDefaultCredentials, issueClientCertificate } from '../../../src/credentials/bootstrap.js';
 import { verifyChain } from '../../../src/credentials/chain.js';
-import { ipToBytes } from '../../../src/credentials/match.js';
+import { parseIp } from '../../../src/net/address.js';
 import { CredentialStore } from '../../../src/credentials/store.js';
 import { EKU, KeyUsage, parseCertificate } from '../../../src/credentials/x509.js';
 import { IdType } from '../../../src/ike/constants.js';
@@ -42,7 +42,7 @@ describe('ensureDefaultCredentials', () => {
     expect(server.ekus).toEqual([EKU.serverAuth, EKU.ikeIntermediate]);
     expect(server.keyUsage).toBe(KeyUsage.digitalSignature);
     expect(server.sans.dns).toEqual(['vpn.example.com', 'gw.example.org', '203.0.113.5', '2001:db8::5']);
-    expect(server.sans.ip).toEqual([ipToBytes('203.0.113.5'), ipToBytes('2001:db8::5')]);
+    expect(server.sans.ip).toEqual([parseIp('203.0.113.5'), parseIp('2001:db8::5')]);
     expect(verifyChain(server.der, [], [ca], new Date()).ok).toBe(true);
 
     const text = openssl(['x509', '-in', r.serverCertPath, '-noout', '-text']);
@@ -77,7 +77,7 @@ describe('ensureDefaultCredentials', () => {
 
   it('its output loads into the CredentialStore (the CA key pairs with the anchor)', async () => {
     const store = await CredentialStore.load(join(state, 'swanctl'));
-    const cred = store.localCredential({ type: IdType.ID_IPV4_ADDR, data: ipToBytes('203.0.113.5')! });
+    const cred = store.localCredential({ type: IdType.ID_IPV4_ADDR, data: parseIp('203.0.113.5')! });
     expect(cred?.cert.subjectText).toBe('CN=vpn.example.com');
     expect(cred?.chain).toEqual([]);
     expect(store.trustAnchors()).toHaveLength(1);

@@ -2,7 +2,8 @@
 // and openssl, and identity matching (RFC 4945 §3.1) against their contents.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../../src/credentials/chain.js';
-import { certificateMatchesIdentity, identitiesOf, ipToBytes } from '../../../src/credentials/match.js';
+import { certificateMatchesIdentity, identitiesOf } from '../../../src/credentials/match.js';
+import { parseIp } from '../../../src/net/address.js';
 import { parseCertificate, type Certificate } from '../../../src/credentials/x509.js';
 import { IdType } from '../../../src/ike/constants.js';
 import { Pki } from './pki-helper.js';
@@ -110,8 +111,8 @@ describe('certificateMatchesIdentity', () => {
     ['FQDN not in SAN', IdType.ID_FQDN, () => utf('bob.example.com'), false],
     ['email SAN', IdType.ID_RFC822_ADDR, () => utf('alice@example.com'), true],
     ['email not in SAN', IdType.ID_RFC822_ADDR, () => utf('bob@example.com'), false],
-    ['IPv4 SAN', IdType.ID_IPV4_ADDR, () => ipToBytes('198.51.100.7')!, true],
-    ['IPv4 not in SAN', IdType.ID_IPV4_ADDR, () => ipToBytes('198.51.100.8')!, false],
+    ['IPv4 SAN', IdType.ID_IPV4_ADDR, () => parseIp('198.51.100.7')!, true],
+    ['IPv4 not in SAN', IdType.ID_IPV4_ADDR, () => parseIp('198.51.100.8')!, false],
     ['key id (SHA-1 of SPKI)', IdType.ID_KEY_ID, () => leafCert.keyId, true],
   ] as const)('%s', (_n, type, data, expected) => {
     expect(certificateMatchesIdentity(leafCert, { type, data: data() })).toBe(expected);
@@ -130,8 +131,8 @@ describe('certificateMatchesIdentity', () => {
     const der = pki.der(pki.issue('ipsrv', k, pki.path('root.pem'), rootKey, 'C=CH, CN=203.0.113.9, E=ops@example.net', { san: ['dns:203.0.113.9', 'dns:2001:db8::9'] }));
     const c = parseCertificate(der);
     expect(c.sans.ip).toEqual([]);
-    expect(certificateMatchesIdentity(c, { type: IdType.ID_IPV4_ADDR, data: ipToBytes('203.0.113.9')! })).toBe(true);
-    expect(certificateMatchesIdentity(c, { type: IdType.ID_IPV6_ADDR, data: ipToBytes('2001:db8:0::9')! })).toBe(true);
+    expect(certificateMatchesIdentity(c, { type: IdType.ID_IPV4_ADDR, data: parseIp('203.0.113.9')! })).toBe(true);
+    expect(certificateMatchesIdentity(c, { type: IdType.ID_IPV6_ADDR, data: parseIp('2001:db8:0::9')! })).toBe(true);
     expect(certificateMatchesIdentity(c, { type: IdType.ID_RFC822_ADDR, data: utf('OPS@example.net') })).toBe(true);
   });
 

@@ -2,7 +2,7 @@
 // exhaustion, lazily allocated large IPv6 pools.
 import { describe, expect, it } from 'vitest';
 import { AddressPool, PoolSet } from '../../../src/policy/pool.js';
-import { formatIp, parseIp } from '../../../src/policy/address.js';
+import { formatIp, parseIp } from '../../../src/net/address.js';
 
 const s = (b: Uint8Array | undefined): string | undefined => (b ? formatIp(b) : undefined);
 

@@ -1,7 +1,7 @@
 // Traffic selector narrowing (RFC 7296 §2.9) as a responder.
 import { describe, expect, it } from 'vitest';
 import type { TrafficSelector } from '../../../src/ike/codec/payload.js';
-import { parseIp } from '../../../src/policy/address.js';
+import { parseIp } from '../../../src/net/address.js';
 import { narrowTrafficSelectors, parseTsSpec, tsFromCidr, tsToString, type NarrowInput } from '../../../src/policy/traffic-selectors.js';
 
 const ip = (t: string): Uint8Array => parseIp(t) as Uint8Array;

@@ -4,7 +4,7 @@
 // (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE): they are notified, and the IKE_SA survives (§1.2).
 import { espTransformSet } from '../../../crypto/catalogue.js';
 import { formatEndpoint } from '../../../net/endpoint.js';
-import { parseIp } from '../../../policy/address.js';
+import { parseIp } from '../../../net/address.js';
 import type { ChildConfig, Connection } from '../../../policy/policy.js';
 import { narrowTrafficSelectors, tsFamily, tsToString } from '../../../policy/traffic-selectors.js';
 import type { PolicySpec, SaSpec } from '../../../xfrm/dataplane.js';
@@ -16,6 +16,7 @@ import type { ChildSa, IkeSa } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
 import { describeProposal, selectProposal } from './proposals.js';
 import { hex8 } from './teardown.js';
+import { emitChildEvent } from './child-events.js';
 
 export interface ChildRequest {
   sa: Extract<Payload, { kind: 'sa' }>;
@@ -155,6 +156,7 @@ export async function createChild(ctx: EngineContext, sa: IkeSa, conn: Connectio
     throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, `CHILD_SA ${config.name}: dataplane refused it: ${reason}`);
   }
   sa.children.push(child);
+  emitChildEvent(ctx, sa, child, 'up');
   sa.log.info(
     { child: config.name, reqid, spiIn: hex8(spiIn), spiOut: hex8(spiOut), proposal: child.proposal, localTs: child.localTs, remoteTs: child.remoteTs, encap },
     `CHILD_SA ${config.name}{${reqid}} established with SPIs ${hex8(spiIn)}_i ${hex8(spiOut)}_o and TS ${child.localTs.join(' ')} === ${child.remoteTs.join(' ')}${encap ? ` (UDP-encapsulated to ${formatEndpoint(sa.remote)})` : ''}`,

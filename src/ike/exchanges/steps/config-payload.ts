@@ -6,7 +6,7 @@ import { CfgType, CpAttr } from '../../constants.js';
 import type { CpAttribute, Payload } from '../../codec/payload.js';
 import type { Connection, PoolConfig } from '../../../policy/policy.js';
 import type { PoolSet } from '../../../policy/pool.js';
-import { formatIp, parseIp } from '../../../policy/address.js';
+import { formatIp, parseIp } from '../../../net/address.js';
 
 export interface ConfigAnswer {
   /** The CFG_REPLY to send, if the request asked for anything we serve. */

@@ -3,9 +3,13 @@
 import type { IkeSa, ChildSa } from '../../sa/ike-sa.js';
 import { transition } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
+import { emitChildEvent } from './child-events.js';
 
 export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
   const dp = ctx.ports.dataplane;
+  // Counters are read before the SAs go, for the log and for the down hook.
+  const [inbound, outbound] = await Promise.all(child.installedSas.map((id) => dp.querySa(id).catch(() => undefined)));
+  const usage = { bytesIn: inbound?.bytes ?? 0, bytesOut: outbound?.bytes ?? 0 };
   for (const p of child.installedPolicies) {
     await dp.deletePolicy(p).catch((err: unknown) => sa.log.warn({ err }, `removing policy of CHILD_SA ${child.name} failed`));
   }
@@ -13,8 +17,9 @@ export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa,
     await dp.deleteSa(id).catch((err: unknown) => sa.log.warn({ err }, `removing SA ${id.spi.toString(16)} failed`));
   }
   sa.children = sa.children.filter((c) => c !== child);
+  emitChildEvent(ctx, sa, child, 'down', usage);
   sa.log.info(
-    { child: child.name, spiIn: child.spiIn.toString(16), spiOut: child.spiOut.toString(16), reason },
+    { child: child.name, spiIn: child.spiIn.toString(16), spiOut: child.spiOut.toString(16), reason, ...usage },
     `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o deleted: ${reason}`,
   );
 }

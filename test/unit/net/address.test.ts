@@ -1,7 +1,7 @@
 // Address text/bytes conversions and CIDR/range specs.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatIp, formatRange, parseAddrRange, parseIp } from '../../../src/policy/address.js';
+import { formatIp, formatRange, parseAddrRange, parseIp } from '../../../src/net/address.js';
 
 describe('address', () => {
   it.each([
