@@ -68,6 +68,7 @@ export const DAEMON_DEFAULTS: DaemonSettings = {
   // Client order within our policy (RFC 7296 §2.7 lets the responder choose); 'server' = ours first.
   proposalOrder: 'client',
   fragmentSize: 1280,
+  eapOnly: false,
 };
 
 /** Reads swanctl.conf at `path` (and its includes); credentials live next to it, as in /etc/swanctl. */
@@ -176,6 +177,7 @@ class Loader {
     }) ?? d.retransmitBase;
     d.keepaliveInterval = this.get(sec, 'keepalive', p, parseDuration) ?? d.keepaliveInterval;
     d.routingTable = this.get(sec, 'routing_table', p, (s) => parseUint(s, 0xffffffff)) ?? d.routingTable;
+    d.eapOnly = this.get(sec, 'eap_only_authentication', p, parseBool) ?? d.eapOnly;
     d.proposalOrder = this.get(sec, 'proposal_order', p, (s) => parseEnum(s, ['client', 'server'] as const)) ?? d.proposalOrder;
     d.fragmentSize = this.get(sec, 'fragment_size', p, (s) => {
       const n = parseUint(s, 65535);

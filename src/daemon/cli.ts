@@ -5,7 +5,7 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDefaultCredentials, issueClientCertificate } from '../credentials/bootstrap.js';
-import { defaultConfigFor } from '../config/default.js';
+import { defaultConfigFor, ensureDefaultUser } from '../config/default.js';
 import { DAEMON_DEFAULTS, loadConfig, loadConfigText, type LoadResult } from '../config/load.js';
 import type { IkeSaSummary } from '../ike/sa/summary.js';
 import { createLogger } from '../log/logger.js';
@@ -45,13 +45,18 @@ async function loadForRun(configPath: string | undefined): Promise<LoadResult & 
   const stateDir = DEFAULT_STATE_DIR;
   const addresses = hostAddresses();
   const boot = await ensureDefaultCredentials(stateDir, { hostnames: [hostname()], addresses });
+  const user = ensureDefaultUser(stateDir);
   const loaded = loadConfigText(defaultConfigFor(stateDir), '<embedded default config>', join(stateDir, 'swanctl'));
   const info = [
     `ikegate is running its embedded default configuration (state in ${stateDir}).`,
-    `Clients authenticate with certificates issued by the ikegate CA:`,
+    `Clients verify the gateway with the ikegate CA:`,
     `  CA certificate (install it as a trusted root on clients): ${boot.caCertPath}`,
     `  CA SHA-256 fingerprint: ${boot.caFingerprintSha256}`,
     `  server certificate: ${boot.serverCertPath} (names: ${[hostname(), ...addresses].join(', ')})`,
+    `Clients authenticate with a user name and password (EAP-MSCHAPv2, Windows' default) or a certificate:`,
+    user.password
+      ? `  user '${user.user}', password '${user.password}' (created now; shown only once; users are in ${user.file})`
+      : `  users are in ${user.file}`,
     `  issue a client certificate: ikegate cert issue <name>`,
     `Connect to one of: ${[hostname(), ...addresses].join(', ')} (IKEv2, UDP 500/4500).`,
   ].join('\n');

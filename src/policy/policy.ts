@@ -154,6 +154,12 @@ export interface DaemonSettings {
   proposalOrder: 'client' | 'server';
   /** Largest IKE fragment datagram we send, IP and UDP headers included (RFC 7383 §2.5.1). */
   fragmentSize: number;
+  /**
+   * RFC 5998 EAP-only authentication: when a client asks for it and the EAP method authenticates
+   * both sides (MSCHAPv2, TLS), skip our certificate AUTH. Off by default: the certificate is what
+   * protects clients from a rogue gateway that merely knows their EAP secrets.
+   */
+  eapOnly: boolean;
 }
 
 export interface GatewayConfig {

@@ -26,7 +26,7 @@ import { transition, type IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, firstOf, type EngineContext, type Inbound } from './context.js';
 import { createChild } from './steps/child-sa.js';
 import { answerConfigRequest } from './steps/config-payload.js';
-import { createEapConversation } from './steps/eap-setup.js';
+import { createEapConversation, eapMethodsFor } from './steps/eap-setup.js';
 import { teardownIkeSa } from './steps/teardown.js';
 
 const authFailed = (reason: string) => new IkeError(NotifyType.AUTHENTICATION_FAILED, reason);
@@ -103,7 +103,9 @@ async function firstRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<
   }
 
   const response: Payload[] = [{ kind: 'idr', critical: false, idType: localId.type, data: localId.data }];
-  response.push(...ownAuth(ctx, sa, conn, cred, undefined));
+  const eapOnly = !auth && eapOnlyAllowed(ctx, remoteRound, inner);
+  if (eapOnly) sa.log.info(`EAP-only authentication (RFC 5998): not sending our certificate AUTH`);
+  else response.push(...ownAuth(ctx, sa, conn, cred, undefined));
 
   if (!auth) {
     // RFC 7296 §2.16: our AUTH now, then EAP. The first request's SA/TS/CP wait for the end.
@@ -122,6 +124,13 @@ async function firstRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<
     return;
   }
   await establish(ctx, sa, conn, inner, response, m);
+}
+
+/** RFC 5998 §2: only when configured, asked for, and every allowed method is mutual (not EAP-MD5). */
+function eapOnlyAllowed(ctx: EngineContext, round: AuthRound, inner: Payload[]): boolean {
+  if (!ctx.config.daemon.eapOnly || !findNotify(inner, NotifyType.EAP_ONLY_AUTHENTICATION)) return false;
+  const methods = eapMethodsFor(round);
+  return methods.length > 0 && methods.every((m) => m === 'eap-mschapv2' || m === 'eap-tls');
 }
 
 /** RFC 7296 §2.15: verify the peer's AUTH over InitiatorSignedOctets, by PSK or certificate signature. */

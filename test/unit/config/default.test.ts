@@ -1,6 +1,9 @@
 // The embedded default configuration loads and says what the product promises.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_TEXT, defaultConfigFor } from '../../../src/config/default.js';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CONFIG_TEXT, defaultConfigFor, ensureDefaultUser } from '../../../src/config/default.js';
 import { loadConfigText } from '../../../src/config/load.js';
 import { KeId, IntegId } from '../../../src/ike/constants.js';
 
@@ -13,15 +16,32 @@ describe('default config', () => {
     expect(warnings).toEqual([]);
   });
 
-  it('has one remote-access connection rw with pubkey auth on both sides and two pools', () => {
-    expect(config.connections.map((c) => c.name)).toEqual(['rw']);
-    const rw = config.connections[0];
+  it('has a certificate connection rw and a password (EAP-MSCHAPv2) connection rw-eap sharing two pools', () => {
+    expect(config.connections.map((c) => c.name)).toEqual(['rw', 'rw-eap']);
+    const [rw, eap] = config.connections;
     expect(rw?.remoteAddrs).toEqual(['%any']);
     expect(rw?.pools).toEqual(['rw4', 'rw6']);
     expect(rw?.local[0]).toMatchObject({ auth: 'pubkey', certs: ['server.pem'] });
     expect(rw?.remote[0]?.auth).toBe('pubkey');
     expect(rw?.sendCert).toBe('always');
+    expect(eap?.local[0]).toMatchObject({ auth: 'pubkey', certs: ['server.pem'] });
+    expect(eap?.remote[0]).toMatchObject({ auth: 'eap-mschapv2', eapId: { any: true } });
+    expect(eap?.pools).toEqual(['rw4', 'rw6']);
     expect(config.pools.map((p) => p.addrs)).toEqual(['10.42.0.0/24', 'fd42:1::/112']);
+  });
+
+  it('creates one EAP user with a random password once, in a file the config includes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ikegate-default-'));
+    const first = ensureDefaultUser(dir);
+    expect(first.user).toBe('vpnuser');
+    expect(first.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(statSync(first.file).mode & 0o777).toBe(0o600);
+    const again = ensureDefaultUser(dir);
+    expect(again.password).toBeUndefined();
+    const loaded = loadConfigText(defaultConfigFor(dir), '<default>', join(dir, 'swanctl')).config;
+    const secret = loaded.secrets.find((s) => s.kind === 'eap');
+    expect(secret?.ids.map((i) => i.text)).toEqual(['vpnuser']);
+    expect(Buffer.from(secret!.secret!).toString()).toBe(first.password);
   });
 
   it('accepts what Windows proposes by default (AES-CBC-256, SHA-1, MODP-1024) besides modern suites', () => {
