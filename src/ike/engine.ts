@@ -12,7 +12,7 @@ import { CookieJar } from './admission.js';
 import { decodeHeader, type IkeHeader } from './codec/header.js';
 import { decodePayloads } from './codec/message.js';
 import { describeMessage } from './codec/describe.js';
-import type { Payload } from './codec/payload.js';
+import type { Payload, PayloadOf } from './codec/payload.js';
 import { Reader } from './codec/reader.js';
 import { ExchangeType, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, PayloadType, exchangeName, notifyName } from './constants.js';
 import { DecodeError, IkeError } from './errors.js';
@@ -152,80 +152,179 @@ export class IkeEngine {
       return;
     }
     if (isResponse) {
-      // We do not start exchanges yet (DPD and rekeying as initiator come later): nothing awaits a response.
-      this.drop(d, `unexpected ${exchangeName(header.exchange)} response ${header.messageId}`);
+      await this.handleResponse(sa, d, header);
       return;
     }
     if (header.messageId < sa.expectedRequestId - 1 || header.messageId > sa.expectedRequestId) {
       this.drop(d, `message ID ${header.messageId} outside the window (expected ${sa.expectedRequestId})`);
       return;
     }
+    const envelope = this.envelope(d, header);
+    if (!envelope) return;
+    const { outer, last } = envelope;
+    if (header.messageId === sa.expectedRequestId - 1) {
+      this.resendCached(sa, d, header, last.kind === 'skf' ? last.fragmentNumber : 1);
+      return;
+    }
+    const opened = this.openProtected(sa, d, header, last, 'request');
+    if (opened.kind === 'drop' || opened.kind === 'incomplete') return;
+    if (opened.kind === 'malformed') {
+      // Authenticated but malformed: RFC 7296 §2.21.2 INVALID_SYNTAX, and the SA is deleted.
+      sa.log.warn({ reason: opened.reason }, `malformed ${exchangeName(header.exchange)} request ${header.messageId}: ${opened.reason}`);
+      this.respond(sa, d, header, [notify(NotifyType.INVALID_SYNTAX)]);
+      await teardownIkeSa(this.ctx, sa, `invalid syntax: ${opened.reason}`, false);
+      return;
+    }
+    const inner = opened.inner;
+    const digest = last.kind === 'skf' && sa.firstFragmentDigest ? sa.firstFragmentDigest : digestOf(d.bytes);
+    // The clear payloads include the SK/SKF envelope: checkRules() insists on it for protected exchanges.
+    const inbound: Inbound = { datagram: d, header, outer, inner, digest };
+    sa.log.info(`received ${describeMessage(header, outer, inner)} from ${formatEndpoint(d.remote)}`);
+    sa.expectedRequestId = header.messageId + 1;
+    sa.lastInboundAt = this.ports.clock.now();
+    // Only authenticated messages may move the peer's address (RFC 7296 §2.23: NAT mapping changes).
+    this.followPeer(sa, d);
+    await this.runExchange(sa, inbound);
+  }
+
+  /** Decodes the clear payload chain of a protected message; it must end in SK or SKF. */
+  private envelope(d: Datagram, header: IkeHeader): { outer: Payload[]; last: PayloadOf<'sk'> | PayloadOf<'skf'> } | undefined {
     let outer: Payload[];
     try {
       outer = decodePayloads(header.nextPayload, new Reader(d.bytes.subarray(28), 'payloads', 28));
     } catch (err) {
       this.drop(d, err instanceof DecodeError ? err.message : String(err));
-      return;
+      return undefined;
     }
     const last = outer[outer.length - 1];
     if (!last || (last.kind !== 'sk' && last.kind !== 'skf')) {
-      this.drop(d, `${exchangeName(header.exchange)} request without an Encrypted payload`);
-      return;
+      this.drop(d, `${exchangeName(header.exchange)} ${isResponseHeader(header) ? 'response' : 'request'} without an Encrypted payload`);
+      return undefined;
     }
-    const fragmentNumber = last.kind === 'skf' ? last.fragmentNumber : 1;
-    if (header.messageId === sa.expectedRequestId - 1) {
-      this.resendCached(sa, d, header, fragmentNumber);
-      return;
-    }
-    const keys = { enc: sa.keys.skEi, integ: sa.keys.skAi };
-    const plain = openBody(sa.protector, keys, d.bytes, last.body);
+    return { outer, last };
+  }
+
+  /**
+   * Verifies and decrypts the SK/SKF payload of a message from the peer (which, as the original
+   * initiator, always protects with SK_ei/SK_ai), reassembling RFC 7383 fragments per direction.
+   */
+  private openProtected(
+    sa: IkeSa,
+    d: Datagram,
+    header: IkeHeader,
+    last: PayloadOf<'sk'> | PayloadOf<'skf'>,
+    direction: 'request' | 'response',
+  ): { kind: 'drop' } | { kind: 'incomplete' } | { kind: 'malformed'; reason: string } | { kind: 'ok'; inner: Payload[] } {
+    const plain = openBody(sa.protector, { enc: sa.keys.skEi, integ: sa.keys.skAi }, d.bytes, last.body);
     if (!plain) {
       // RFC 7296 §2.21.2 / strongSwan: an integrity failure is dropped without a reply.
-      this.drop(d, `integrity check failed for ${exchangeName(header.exchange)} request ${header.messageId}`);
-      return;
+      this.drop(d, `integrity check failed for ${exchangeName(header.exchange)} ${direction} ${header.messageId}`);
+      return { kind: 'drop' };
     }
-    let firstInner: number;
-    let innerBytes: Uint8Array;
+    let firstInner = last.firstInner;
+    let innerBytes = plain;
     if (last.kind === 'skf') {
-      const { state, result } = addFragment(sa.reassembly, {
+      const slot = direction === 'request' ? 'reassembly' : 'responseReassembly';
+      const { state, result } = addFragment(sa[slot], {
         messageId: header.messageId,
         number: last.fragmentNumber,
         total: last.totalFragments,
         firstInner: last.firstInner,
         data: plain,
       });
-      sa.reassembly = state;
-      if (fragmentNumber === 1) sa.firstFragmentDigest = digestOf(d.bytes);
+      sa[slot] = state;
+      if (direction === 'request' && last.fragmentNumber === 1) sa.firstFragmentDigest = digestOf(d.bytes);
       if (result.kind === 'rejected') {
         this.drop(d, `IKE fragment rejected: ${result.reason}`);
-        return;
+        return { kind: 'drop' };
       }
-      if (result.kind === 'incomplete') return;
+      if (result.kind === 'incomplete') return { kind: 'incomplete' };
       firstInner = result.firstInner;
       innerBytes = result.inner;
-    } else {
-      firstInner = last.firstInner;
-      innerBytes = plain;
     }
-    let inner: Payload[];
     try {
-      inner = decodePayloads(firstInner, new Reader(innerBytes, 'encrypted payloads'));
+      return { kind: 'ok', inner: decodePayloads(firstInner, new Reader(innerBytes, 'encrypted payloads')) };
     } catch (err) {
-      // Authenticated but malformed: RFC 7296 §2.21.2 INVALID_SYNTAX, and the SA is deleted.
-      const reason = err instanceof DecodeError ? err.message : String(err);
-      sa.log.warn({ reason }, `malformed ${exchangeName(header.exchange)} request ${header.messageId}: ${reason}`);
-      this.respond(sa, d, header, [notify(NotifyType.INVALID_SYNTAX)]);
-      await teardownIkeSa(this.ctx, sa, `invalid syntax: ${reason}`, false);
+      return { kind: 'malformed', reason: err instanceof DecodeError ? err.message : String(err) };
+    }
+  }
+
+  private sendDeleteOnce(sa: IkeSa): void {
+    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: ExchangeType.INFORMATIONAL, flags: 0, messageId: sa.nextOwnRequestId++ };
+    const inner: Payload[] = [{ kind: 'delete', critical: false, protocol: 1, spiSize: 0, spis: [] }];
+    sa.log.info(`sending ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)} to ${formatEndpoint(sa.remote)}`);
+    this.ports.transport.send({ bytes: sealMessage(this.sealContext(sa), header, inner), local: sa.local, remote: sa.remote });
+  }
+
+  /** A response to one of our own requests (liveness checks, deletes). */
+  private async handleResponse(sa: IkeSa, d: Datagram, header: IkeHeader): Promise<void> {
+    const pending = sa.pendingRequest;
+    if (!pending || pending.messageId !== header.messageId || pending.exchange !== header.exchange) {
+      this.drop(d, `unexpected ${exchangeName(header.exchange)} response ${header.messageId}`);
       return;
     }
-    const digest = last.kind === 'skf' && sa.firstFragmentDigest ? sa.firstFragmentDigest : digestOf(d.bytes);
-    // The clear payloads include the SK/SKF envelope: checkRules() insists on it for protected exchanges.
-    const inbound: Inbound = { datagram: d, header, outer, inner, digest };
-    sa.log.info(`received ${describeMessage(header, outer, inner)} from ${formatEndpoint(d.remote)}`);
-    sa.expectedRequestId = header.messageId + 1;
-    // Only authenticated messages may move the peer's address (RFC 7296 §2.23: NAT mapping changes).
-    this.followPeer(sa, d);
-    await this.runExchange(sa, inbound);
+    const envelope = this.envelope(d, header);
+    if (!envelope) return;
+    const opened = this.openProtected(sa, d, header, envelope.last, 'response');
+    if (opened.kind === 'drop' || opened.kind === 'incomplete') return;
+    pending.cancelTimer();
+    sa.pendingRequest = undefined;
+    sa.lastInboundAt = this.ports.clock.now();
+    if (opened.kind === 'malformed') {
+      sa.log.warn(`malformed ${exchangeName(header.exchange)} response ${header.messageId}: ${opened.reason}`);
+      await pending.onDone({ kind: 'failed', reason: opened.reason });
+    } else {
+      sa.log.info(`received ${describeMessage(header, envelope.outer, opened.inner)} from ${formatEndpoint(d.remote)}`);
+      this.followPeer(sa, d);
+      await pending.onDone({ kind: 'response', inner: opened.inner });
+    }
+    this.sendNextQueued(sa);
+  }
+
+  /**
+   * Starts an exchange as the requester (RFC 7296 §2.1-2.3: one request outstanding, message
+   * IDs of our own, retransmitted on an exponential schedule). `onDone` runs in the SA's queue
+   * with the response, or with a timeout once every retransmission went unanswered.
+   */
+  startRequest(sa: IkeSa, exchange: number, inner: Payload[], onDone: (r: RequestResult) => Promise<void> | void): void {
+    sa.outbox.push({ exchange, inner, onDone });
+    if (!sa.pendingRequest) this.sendNextQueued(sa);
+  }
+
+  private sendNextQueued(sa: IkeSa): void {
+    const next = sa.outbox.shift();
+    if (!next || sa.phase === 'dead') return;
+    const messageId = sa.nextOwnRequestId++;
+    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: next.exchange, flags: 0, messageId };
+    const conn = sa.conn ?? sa.candidates[0];
+    const ctx = this.sealContext(sa);
+    const datagrams =
+      sa.peerSupportsFragmentation && conn?.fragmentation !== 'no'
+        ? sealFragmented(ctx, header, next.inner, this.fragmentPayloadLimit(sa, conn?.fragmentSize))
+        : [sealMessage(ctx, header, next.inner)];
+    const { retransmitTimeout, retransmitBase, retransmitTries } = this.config.daemon;
+    let attempt = 0;
+    const transmit = () => {
+      sa.log.info(
+        `${attempt === 0 ? 'sending' : `retransmit ${attempt} of`} ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], next.inner)} to ${formatEndpoint(sa.remote)}`,
+      );
+      for (const bytes of datagrams) this.ports.transport.send({ bytes, local: sa.local, remote: sa.remote });
+      const wait = retransmitTimeout * 1000 * retransmitBase ** attempt;
+      attempt++;
+      pending.cancelTimer = this.ports.clock.setTimer(wait, () => {
+        void this.onSa(sa, async () => {
+          if (sa.pendingRequest !== pending) return;
+          if (attempt <= retransmitTries) return transmit();
+          sa.pendingRequest = undefined;
+          sa.log.warn(`giving up on ${exchangeName(next.exchange)} request ${messageId} after ${retransmitTries} retransmits`);
+          await next.onDone({ kind: 'timeout' });
+          this.sendNextQueued(sa);
+        });
+      });
+    };
+    const pending: PendingRequest = { messageId, exchange: next.exchange, onDone: next.onDone, cancelTimer: () => undefined };
+    sa.pendingRequest = pending;
+    transmit();
   }
 
   private followPeer(sa: IkeSa, d: Datagram): void {
@@ -325,6 +424,9 @@ export class IkeEngine {
    * AUTHENTICATION_FAILED response was lost still learns why (RFC 7296 §2.1).
    */
   unregister(sa: IkeSa): void {
+    sa.pendingRequest?.cancelTimer();
+    sa.pendingRequest = undefined;
+    sa.outbox = [];
     const key = halfOpenKey(sa.ispi, sa.remote);
     if (this.halfOpen.get(key) === sa) this.halfOpen.delete(key);
     for (const cancel of sa.timers.values()) cancel();
@@ -357,6 +459,9 @@ export class IkeEngine {
   async close(reason: string): Promise<void> {
     this.closed = true;
     const all = [...this.sas.values()].filter((sa) => sa.phase !== 'dead');
+    // Tell every authenticated peer we are going (RFC 7296 §1.4.1), once, without waiting for
+    // answers: a stopping gateway must not hang on unreachable clients.
+    for (const sa of all) if (sa.phase === 'established') this.sendDeleteOnce(sa);
     await Promise.all(all.map((sa) => this.onSa(sa, () => teardownIkeSa(this.ctx, sa, reason, false))));
     for (const sa of this.sas.values()) for (const cancel of sa.timers.values()) cancel();
     this.sas.clear();
@@ -365,6 +470,25 @@ export class IkeEngine {
 }
 
 export const ZERO_SPI = new Uint8Array(8);
+
+export type RequestResult = { kind: 'response'; inner: Payload[] } | { kind: 'timeout' } | { kind: 'failed'; reason: string };
+
+export interface PendingRequest {
+  messageId: number;
+  exchange: number;
+  onDone: (r: RequestResult) => Promise<void> | void;
+  cancelTimer: () => void;
+}
+
+export interface QueuedRequest {
+  exchange: number;
+  inner: Payload[];
+  onDone: (r: RequestResult) => Promise<void> | void;
+}
+
+function isResponseHeader(h: IkeHeader): boolean {
+  return (h.flags & HeaderFlag.RESPONSE) !== 0;
+}
 
 /** The fragment number of an SKF datagram, or 1 for anything else (cheap: no full decode). */
 function fragmentNumberOf(bytes: Uint8Array, header: IkeHeader): number {

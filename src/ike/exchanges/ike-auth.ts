@@ -28,6 +28,7 @@ import { createChild } from './steps/child-sa.js';
 import { answerConfigRequest } from './steps/config-payload.js';
 import { createEapConversation, eapMethodsFor } from './steps/eap-setup.js';
 import { teardownIkeSa } from './steps/teardown.js';
+import { scheduleLiveness } from './liveness.js';
 
 const authFailed = (reason: string) => new IkeError(NotifyType.AUTHENTICATION_FAILED, reason);
 
@@ -236,6 +237,8 @@ async function establish(ctx: EngineContext, sa: IkeSa, conn: Connection, firstI
   transition(sa, 'established', `authenticated '${remoteText}'`);
   sa.establishedAt = ctx.ports.clock.now();
   ctx.engine.markEstablished(sa);
+  sa.lastInboundAt = ctx.ports.clock.now();
+  scheduleLiveness(ctx, sa);
   sa.log.info(
     { remoteId: formatIdentity(sa.remoteId!), eapIdentity: sa.eapIdentity, localId: formatIdentity(sa.localId!), vips: sa.vips, peer: formatEndpoint(sa.remote) },
     `IKE_SA ${sa.label} established between ${formatEndpoint(sa.local)}[${formatIdentity(sa.localId!)}]...${formatEndpoint(sa.remote)}[${remoteText}]`,

@@ -203,6 +203,7 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
     peerVendorIds: allOf(payloads, 'vendor').map((v) => v.data.slice()),
     expectedRequestId: 1,
     nextOwnRequestId: 0,
+    outbox: [],
     vips: [],
     leases: [],
     children: [],

@@ -11,6 +11,7 @@ import type { Reassembly } from '../protect/fragments.js';
 import type { EapConversation } from '../../eap/conversation.js';
 import type { LocalCredential } from '../../credentials/store.js';
 import type { Payload } from '../codec/payload.js';
+import type { PendingRequest, QueuedRequest } from '../engine.js';
 
 export type IkePhase = 'half-open' | 'authenticating' | 'established' | 'deleting' | 'dead';
 
@@ -106,6 +107,13 @@ export interface IkeSa {
   /** Message ID of our next request. */
   nextOwnRequestId: number;
   reassembly?: Reassembly;
+  /** Fragments of a response to one of our requests (RFC 7383 reassembly per direction). */
+  responseReassembly?: Reassembly;
+  /** Our request awaiting its response, and those waiting behind it (window size 1). */
+  pendingRequest?: PendingRequest;
+  outbox: QueuedRequest[];
+  /** When the peer last sent an authenticated message (for liveness checks). */
+  lastInboundAt?: number;
   /** Digest of fragment 1 of the request being reassembled: what a retransmit is compared with. */
   firstFragmentDigest?: Uint8Array;
   localId?: IkeIdentity;
