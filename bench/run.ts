@@ -6,9 +6,11 @@ import { bench, formatOps, formatUs, sinkValue, table, type BenchResult } from '
 import { cryptoBenches, type BenchCase } from './crypto.js';
 import { eapBenches } from './eap.js';
 import { opensslSpeed, opensslVersion } from './openssl.js';
+import { espMain } from './esp.js';
 import { runEapTlsBench } from './eap-tls.js';
 
 function main(): void {
+  if (process.argv[2] === 'esp') return espMain(process.argv[3]); // userspace ESP dataplane (bench/esp.ts)
   const filter = (process.argv[2] ?? '').toLowerCase();
   // `node dist-bench/bench/run.js eap-tls`: full EAP-TLS handshakes (async, own table).
   if (filter === 'eap-tls') {

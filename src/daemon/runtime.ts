@@ -11,6 +11,7 @@ import { UdpTransport } from '../net/udp.js';
 import type { GatewayConfig } from '../policy/policy.js';
 import { PoolSet } from '../policy/pool.js';
 import { MemoryDataplane } from '../xfrm/memory-dataplane.js';
+import { UserspaceDataplane } from '../esp/userspace-dataplane.js';
 import type { Dataplane } from '../xfrm/dataplane.js';
 import { ControlServer } from './control.js';
 import { UpdownRunner, type ChildEventInfo } from '../hooks/updown.js';
@@ -22,15 +23,24 @@ export interface Gateway {
   close(reason: string): Promise<void>;
 }
 
-function chooseDataplane(config: GatewayConfig, log: Logger): Dataplane {
+/**
+ * The packet path: the kernel (XFRM) when it has ESP, else userspace ESP over TUN, else the
+ * in-memory recorder (IKE only). An explicit choice that cannot be honoured is a start-up error.
+ */
+async function openDataplane(config: GatewayConfig, log: Logger, udp: UdpTransport): Promise<Dataplane> {
   const want = config.daemon.dataplane;
-  if (want === 'xfrm' || want === 'userspace') {
-    throw new ConfigError(`dataplane = ${want} is not available in this version (use memory or auto)`, config.files[0]);
+  if (want === 'memory') return new MemoryDataplane();
+  if (want === 'xfrm') {
+    throw new ConfigError('dataplane = xfrm is not available in this version (use userspace, memory or auto)', config.files[0]);
   }
-  if (want === 'auto') {
-    log.warn('no packet dataplane is available yet: CHILD_SAs are negotiated and recorded, but no traffic is forwarded (dataplane = memory)');
+  try {
+    return await UserspaceDataplane.open({ sendUdp: (l, r, b) => udp.sendRaw(l, r, b), log });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (want === 'userspace') throw new ConfigError(reason, config.files[0]);
+    log.warn(`${reason}; CHILD_SAs are negotiated and recorded, but no traffic is forwarded (dataplane = memory)`);
+    return new MemoryDataplane();
   }
-  return new MemoryDataplane();
 }
 
 /** Fails with a ConfigError when a connection cannot authenticate itself. */
@@ -54,26 +64,34 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
   const credentials = await CredentialStore.load(config.credentialDir, config.secrets);
   checkLocalCredentials(config, credentials);
   const pools = new PoolSet(config.pools);
-  const dataplane = chooseDataplane(config, log);
 
-  let udp: UdpTransport | undefined;
-  const transport: Transport = { send: (d: Datagram) => udp?.send(d) };
-  const updown = new UpdownRunner(log);
-  const events = { child: (e: ChildEventInfo) => void updown.handle(e) };
-  const engine = new IkeEngine(config, { transport, clock: systemClock, rng: systemRng, dataplane, credentials, log, events }, pools);
-  udp = new UdpTransport({
+  // The transport exists first (the userspace dataplane sends through it); the engine and the
+  // dataplane receive from it once they exist.
+  let engine: IkeEngine | undefined;
+  let dataplane: Dataplane | undefined;
+  const udp = new UdpTransport({
     listen: config.daemon.listen,
     port: config.daemon.port,
     portNatT: config.daemon.portNatT,
     log,
-    onDatagram: (d) => void engine.receive(d),
+    onDatagram: (d) => void engine?.receive(d),
+    onEsp: (packet, local, remote) => {
+      if (dataplane instanceof UserspaceDataplane) dataplane.receiveEsp(packet, local, remote);
+    },
   });
+  dataplane = await openDataplane(config, log, udp);
+  const transport: Transport = { send: (d: Datagram) => udp.send(d) };
+  const updown = new UpdownRunner(log);
+  const events = { child: (e: ChildEventInfo) => void updown.handle(e) };
+  engine = new IkeEngine(config, { transport, clock: systemClock, rng: systemRng, dataplane, credentials, log, events }, pools);
+  const liveEngine = engine;
+  const liveDataplane = dataplane;
   const control = new ControlServer(
     config.daemon.controlSocket,
     (req) => {
       switch (req.cmd) {
         case 'list-sas':
-          return engine.listSas();
+          return liveEngine.listSas();
         case 'list-pools':
           return pools.list();
         case 'version':
@@ -84,30 +102,31 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     },
     log,
   );
-  await control.start();
   let listening: string[];
   try {
+    await control.start();
     await udp.start();
     listening = udp.listening();
   } catch (err) {
     await udp.close();
     await control.close();
+    await liveDataplane.close();
     throw err;
   }
   log.info(
-    { listening, connections: config.connections.map((c) => c.name), dataplane: dataplane.name, controlSocket: config.daemon.controlSocket, version: VERSION },
+    { listening, connections: config.connections.map((c) => c.name), dataplane: liveDataplane.name, controlSocket: config.daemon.controlSocket, version: VERSION },
     'ikegate ready',
   );
   return {
-    engine,
+    engine: liveEngine,
     listening,
     async close(reason: string) {
       log.info({ reason }, `shutting down: ${reason}`);
-      await engine.close(reason);
+      await liveEngine.close(reason);
       await updown.drain();
-      await udp?.close();
+      await udp.close();
       await control.close();
-      await dataplane.close();
+      await liveDataplane.close();
     },
   };
 }

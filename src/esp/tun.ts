@@ -8,9 +8,10 @@
 // well-known semantics (`ip route replace` is idempotent) and readable errors, and keeps the
 // addon to the socket work Node lacks. It runs with the daemon's own privileges (CAP_NET_ADMIN).
 //
-// The addon is loaded lazily through src/xfrm/netlink/binding.ts (loadNative()), so a host
-// without the addon fails here, at dataplane construction, with one clear reason.
+// The addon comes from src/xfrm/netlink/binding.ts (loadNative()); a host without it fails here,
+// at dataplane construction, with one clear reason.
 import { execFile } from 'node:child_process';
+import { loadNative } from '../xfrm/netlink/binding.js';
 
 /** What the dataplane needs of a TUN device (the addon's TunDevice, or a fake in tests). */
 export interface TunPort {
@@ -33,30 +34,16 @@ export const runIp: IpRunner = (args) =>
     });
   });
 
-/** The part of the addon this module uses (see native/index.d.ts). */
-interface NativeTun {
-  TunDevice: new (name: string) => TunPort;
-}
-
 export class TunUnavailableError extends Error {}
 
 /**
- * Loads the native addon's TunDevice class. Rejects with TunUnavailableError naming why (the
- * loader module or the addon is missing, or it has no TunDevice).
+ * The native addon's TunDevice class (via loadNative()). Throws TunUnavailableError naming why
+ * the addon cannot be used (not built, stale, not Linux).
  */
-export async function loadTunDevice(): Promise<new (name: string) => TunPort> {
-  // A computed specifier: the loader is built separately and may be absent on this host.
-  const loader = new URL('../xfrm/netlink/binding.js', import.meta.url).href;
-  let native: Partial<NativeTun>;
-  try {
-    const mod = (await import(loader)) as { loadNative?: () => unknown };
-    if (typeof mod.loadNative !== 'function') throw new Error('src/xfrm/netlink/binding.ts exports no loadNative()');
-    native = mod.loadNative() as Partial<NativeTun>;
-  } catch (err) {
-    throw new TunUnavailableError(`the native addon is not available (${err instanceof Error ? err.message : String(err)})`);
-  }
-  if (typeof native.TunDevice !== 'function') throw new TunUnavailableError('the native addon has no TunDevice (rebuild native/)');
-  return native.TunDevice;
+export function loadTunDevice(): new (name: string) => TunPort {
+  const r = loadNative();
+  if (!r.ok) throw new TunUnavailableError(`the native addon is not available: ${r.reason}`);
+  return r.native.TunDevice;
 }
 
 export interface OpenTunOptions {
@@ -74,7 +61,7 @@ export const DEFAULT_TUN_MTU = 1400;
 
 /** Opens the TUN device and brings it up: `ip link set dev NAME mtu MTU up`. */
 export async function openTun(opts: OpenTunOptions = {}): Promise<TunPort> {
-  const Tun = opts.TunDevice ?? (await loadTunDevice());
+  const Tun = opts.TunDevice ?? loadTunDevice();
   const ip = opts.ip ?? runIp;
   let tun: TunPort;
   try {
