@@ -14,6 +14,17 @@ export default defineConfig({
         },
       },
       {
+        // The native addon and the kernel's XFRM netlink, in private network namespaces (root).
+        test: {
+          name: 'native',
+          include: ['test/native/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'interop',
           include: ['test/interop/**/*.test.ts'],

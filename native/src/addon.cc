@@ -4,9 +4,9 @@
 // src/xfrm/netlink/binding.ts.
 //
 // Context-aware: all state hangs off the JS objects of one environment (the classes are
-// defined per instance by Napi::Addon); nothing is static and mutable, so the addon loads in
-// worker threads and more than once.
-#include <napi.h>
+// defined per instance by Napi::Addon, see addon.h); nothing is static and mutable, so the
+// addon loads in worker threads and more than once.
+#include "addon.h"
 
 #include "layout.h"
 #include "netlink_socket.h"
@@ -15,29 +15,27 @@
 
 namespace ikegate {
 
-class Addon : public Napi::Addon<Addon> {
- public:
-  Addon(Napi::Env env, Napi::Object exports) {
-    DefineAddon(exports, {
-                             InstanceValue("NetlinkSocket", NetlinkSocket::Init(env), napi_enumerable),
-                             InstanceValue("TunDevice", TunDevice::Init(env), napi_enumerable),
-                             InstanceMethod<&Addon::SetUdpEncap>("setUdpEncap", napi_enumerable),
-                             InstanceMethod<&Addon::SetIpsecBypass>("setIpsecBypass", napi_enumerable),
-                             InstanceMethod<&Addon::StructLayout>("structLayout", napi_enumerable),
-                         });
-  }
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  DefineAddon(exports, {
+                           InstanceValue("NetlinkSocket", NetlinkSocket::Init(env), napi_enumerable),
+                           InstanceValue("TunDevice", TunDevice::Init(env), napi_enumerable),
+                           InstanceMethod<&Addon::SetUdpEncap>("setUdpEncap", napi_enumerable),
+                           InstanceMethod<&Addon::SetIpsecBypass>("setIpsecBypass", napi_enumerable),
+                           InstanceMethod<&Addon::StructLayout>("structLayout", napi_enumerable),
+                       });
+}
 
- private:
-  Napi::Value SetUdpEncap(const Napi::CallbackInfo& info) {
-    ikegate::SetUdpEncap(info);
-    return info.Env().Undefined();
-  }
-  Napi::Value SetIpsecBypass(const Napi::CallbackInfo& info) {
-    ikegate::SetIpsecBypass(info);
-    return info.Env().Undefined();
-  }
-  Napi::Value StructLayout(const Napi::CallbackInfo& info) { return ikegate::StructLayout(info); }
-};
+Napi::Value Addon::SetUdpEncap(const Napi::CallbackInfo& info) {
+  ikegate::SetUdpEncap(info);
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::SetIpsecBypass(const Napi::CallbackInfo& info) {
+  ikegate::SetIpsecBypass(info);
+  return info.Env().Undefined();
+}
+
+Napi::Value Addon::StructLayout(const Napi::CallbackInfo& info) { return ikegate::StructLayout(info); }
 
 }  // namespace ikegate
 

@@ -189,6 +189,29 @@ const Entry kLayout[] = {
     STRUCT_FIELD(xfrm_user_mapping, old_sport),
     STRUCT_FIELD(xfrm_user_mapping, new_sport),
 
+    // MOBIKE/migration (XFRM_MSG_MIGRATE) and SPD hash thresholds (XFRMA_SPD_IPV4_HTHRESH).
+    STRUCT_SIZE(xfrm_user_migrate),
+    STRUCT_FIELD(xfrm_user_migrate, old_daddr),
+    STRUCT_FIELD(xfrm_user_migrate, old_saddr),
+    STRUCT_FIELD(xfrm_user_migrate, new_daddr),
+    STRUCT_FIELD(xfrm_user_migrate, new_saddr),
+    STRUCT_FIELD(xfrm_user_migrate, proto),
+    STRUCT_FIELD(xfrm_user_migrate, mode),
+    STRUCT_FIELD(xfrm_user_migrate, reserved),
+    STRUCT_FIELD(xfrm_user_migrate, reqid),
+    STRUCT_FIELD(xfrm_user_migrate, old_family),
+    STRUCT_FIELD(xfrm_user_migrate, new_family),
+
+    STRUCT_SIZE(xfrm_user_kmaddress),
+    STRUCT_FIELD(xfrm_user_kmaddress, local),
+    STRUCT_FIELD(xfrm_user_kmaddress, remote),
+    STRUCT_FIELD(xfrm_user_kmaddress, reserved),
+    STRUCT_FIELD(xfrm_user_kmaddress, family),
+
+    STRUCT_SIZE(xfrmu_spdhthresh),
+    STRUCT_FIELD(xfrmu_spdhthresh, lbits),
+    STRUCT_FIELD(xfrmu_spdhthresh, rbits),
+
     // Netlink framing and rtnetlink (routes, addresses and links for the TUN dataplane).
     STRUCT_SIZE(nlmsghdr),
     STRUCT_FIELD(nlmsghdr, nlmsg_len),

@@ -11,14 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "addon.h"
+
 namespace ikegate {
-
-namespace {
-
-// Large enough for any datagram the kernel builds (dump skbs are at most 32 KiB).
-constexpr size_t kReadBufferSize = 64 * 1024;
-
-}  // namespace
 
 Napi::Function NetlinkSocket::Init(Napi::Env env) {
   return DefineClass(env, "NetlinkSocket",
@@ -34,7 +29,6 @@ Napi::Function NetlinkSocket::Init(Napi::Env env) {
 
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : FdObject<NetlinkSocket>(info) {
   Napi::Env env = info.Env();
-  if (!info.IsConstructCall()) ThrowTypeError(env, "Class constructor NetlinkSocket cannot be invoked without 'new'");
   int protocol = int(IntegerArg(info, 0, "protocol", 0, INT32_MAX));
   uint32_t groups = 0;
   if (info.Length() > 1 && !info[1].IsUndefined()) groups = uint32_t(IntegerArg(info, 1, "groups", 0, UINT32_MAX));
@@ -58,7 +52,6 @@ NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : FdObject<NetlinkS
     ThrowErrno(env, err, "getsockname");
   }
   portId_ = local.nl_pid;
-  readBuffer_.resize(kReadBufferSize);
   Open(fd, "ikegate:NetlinkSocket");
 }
 
@@ -105,10 +98,12 @@ void NetlinkSocket::OnReadable(int status) {
     ReportError(ErrnoError(env, -status, "uv_poll"));
     return;
   }
+  // 64 KiB: more than any datagram the kernel builds (dump skbs are at most 32 KiB).
+  std::vector<uint8_t>& buffer = Addon::Of(env).ReadBuffer();
   for (int i = 0; i < kMaxReadsPerWakeup && IsOpen(); i++) {
     Napi::HandleScope datagramScope(env);
     sockaddr_nl from{};
-    iovec iov{readBuffer_.data(), readBuffer_.size()};
+    iovec iov{buffer.data(), buffer.size()};
     msghdr msg{};
     msg.msg_name = &from;
     msg.msg_namelen = sizeof(from);
@@ -133,7 +128,7 @@ void NetlinkSocket::OnReadable(int status) {
       continue;
     }
     if (from.nl_pid != 0) continue;  // not from the kernel
-    if (!Deliver(Napi::Buffer<uint8_t>::Copy(env, readBuffer_.data(), size_t(n)))) return;
+    if (!Deliver(Napi::Buffer<uint8_t>::Copy(env, buffer.data(), size_t(n)))) return;
   }
 }
 

@@ -5,7 +5,6 @@
 #include <napi.h>
 
 #include <cstdint>
-#include <vector>
 
 #include "polled_fd.h"
 
@@ -29,7 +28,6 @@ class NetlinkSocket : public FdObject<NetlinkSocket> {
   void OnReadable(int status) override;
 
   uint32_t portId_ = 0;
-  std::vector<uint8_t> readBuffer_;
 };
 
 }  // namespace ikegate

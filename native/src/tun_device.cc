@@ -12,14 +12,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "addon.h"
+
 namespace ikegate {
-
-namespace {
-
-// One packet per read; the largest IP packet a TUN device can carry (MTU <= 65535).
-constexpr size_t kReadBufferSize = 65536;
-
-}  // namespace
 
 Napi::Function TunDevice::Init(Napi::Env env) {
   return DefineClass(env, "TunDevice",
@@ -33,7 +28,6 @@ Napi::Function TunDevice::Init(Napi::Env env) {
 
 TunDevice::TunDevice(const Napi::CallbackInfo& info) : FdObject<TunDevice>(info) {
   Napi::Env env = info.Env();
-  if (!info.IsConstructCall()) ThrowTypeError(env, "Class constructor TunDevice cannot be invoked without 'new'");
   if (info.Length() < 1 || !info[0].IsString()) ThrowTypeError(env, "The \"name\" argument must be of type string");
   std::string requested = info[0].As<Napi::String>().Utf8Value();
   if (requested.size() >= IFNAMSIZ || requested.find('\0') != std::string::npos) {
@@ -53,7 +47,6 @@ TunDevice::TunDevice(const Napi::CallbackInfo& info) : FdObject<TunDevice>(info)
     ThrowErrno(env, err, "ioctl", "TUNSETIFF " + requested);
   }
   name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
-  readBuffer_.resize(kReadBufferSize);
   Open(fd, "ikegate:TunDevice");
 }
 
@@ -83,9 +76,11 @@ void TunDevice::OnReadable(int status) {
     ReportError(ErrnoError(env, -status, "uv_poll", name_));
     return;
   }
+  // One packet per read; 64 KiB holds the largest IP packet a TUN device can carry.
+  std::vector<uint8_t>& buffer = Addon::Of(env).ReadBuffer();
   for (int i = 0; i < kMaxReadsPerWakeup && IsOpen(); i++) {
     Napi::HandleScope packetScope(env);
-    ssize_t n = ::read(Fd(), readBuffer_.data(), readBuffer_.size());
+    ssize_t n = ::read(Fd(), buffer.data(), buffer.size());
     if (n < 0) {
       int err = errno;
       if (err == EINTR) continue;
@@ -97,7 +92,7 @@ void TunDevice::OnReadable(int status) {
       return;
     }
     if (n == 0) return;
-    if (!Deliver(Napi::Buffer<uint8_t>::Copy(env, readBuffer_.data(), size_t(n)))) return;
+    if (!Deliver(Napi::Buffer<uint8_t>::Copy(env, buffer.data(), size_t(n)))) return;
   }
 }
 

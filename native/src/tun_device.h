@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "polled_fd.h"
 
@@ -28,7 +27,6 @@ class TunDevice : public FdObject<TunDevice> {
   void OnReadable(int status) override;
 
   std::string name_;
-  std::vector<uint8_t> readBuffer_;
 };
 
 }  // namespace ikegate

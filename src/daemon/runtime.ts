@@ -12,6 +12,11 @@ import type { GatewayConfig } from '../policy/policy.js';
 import { PoolSet } from '../policy/pool.js';
 import { MemoryDataplane } from '../xfrm/memory-dataplane.js';
 import { UserspaceDataplane } from '../esp/userspace-dataplane.js';
+import { XfrmDataplane } from '../xfrm/xfrm-dataplane.js';
+import { probeKernelEsp } from '../xfrm/esp-probe.js';
+import { dgramSocketFd, loadNative, nativeUnavailableMessage } from '../xfrm/netlink/binding.js';
+import { UDP_ENCAP_ESPINUDP } from '../xfrm/netlink/xfrm-constants.js';
+import type { Socket } from 'node:dgram';
 import type { Dataplane } from '../xfrm/dataplane.js';
 import { ControlServer } from './control.js';
 import { UpdownRunner, type ChildEventInfo } from '../hooks/updown.js';
@@ -30,8 +35,28 @@ export interface Gateway {
 async function openDataplane(config: GatewayConfig, log: Logger, udp: UdpTransport): Promise<Dataplane> {
   const want = config.daemon.dataplane;
   if (want === 'memory') return new MemoryDataplane();
-  if (want === 'xfrm') {
-    throw new ConfigError('dataplane = xfrm is not available in this version (use userspace, memory or auto)', config.files[0]);
+  const native = loadNative();
+  if (!native.ok) {
+    const reason = nativeUnavailableMessage(native.reason);
+    if (want !== 'auto') throw new ConfigError(reason, config.files[0]);
+    log.warn(`${reason}; CHILD_SAs are negotiated and recorded, but no traffic is forwarded (dataplane = memory)`);
+    return new MemoryDataplane();
+  }
+  if (want === 'xfrm' || want === 'auto') {
+    const xfrm = XfrmDataplane.open(native.native, { routingTable: config.daemon.routingTable });
+    const probe = await probeKernelEsp(xfrm);
+    if (probe.ok) {
+      // Stale states and policies of a crashed earlier run would shadow the new ones.
+      const flushed = await xfrm.flushOwn();
+      if (flushed.states + flushed.policies > 0) log.info(flushed, 'removed stale XFRM states and policies of an earlier run');
+      // Road-warrior policies (0/0 <-> one virtual IP) go into the hash table, not the linear list.
+      await xfrm.setPolicyHashThresholds({ ipv4: { lbits: 0, rbits: 32 }, ipv6: { lbits: 0, rbits: 128 } }).catch((err: unknown) => log.warn({ err: String(err) }, 'could not set XFRM policy hash thresholds'));
+      log.info('kernel XFRM dataplane');
+      return xfrm;
+    }
+    await xfrm.close();
+    if (want === 'xfrm') throw new ConfigError(`dataplane = xfrm: ${probe.reason}`, config.files[0]);
+    log.info(`kernel ESP unavailable (${probe.reason}): using the userspace ESP dataplane`);
   }
   try {
     return await UserspaceDataplane.open({ sendUdp: (l, r, b) => udp.sendRaw(l, r, b), log });
@@ -41,6 +66,21 @@ async function openDataplane(config: GatewayConfig, log: Logger, udp: UdpTranspo
     log.warn(`${reason}; CHILD_SAs are negotiated and recorded, but no traffic is forwarded (dataplane = memory)`);
     return new MemoryDataplane();
   }
+}
+
+/**
+ * Socket options for the IKE sockets: IKE itself must never be caught by an IPsec policy
+ * (bypass), and with the kernel dataplane port 4500 decapsulates ESP-in-UDP (UDP_ENCAP).
+ */
+function prepareIkeSocket(getDataplane: () => Dataplane | undefined, portNatT: number, log: Logger) {
+  return (socket: Socket, family: 4 | 6, port: number): void => {
+    const native = loadNative();
+    if (!native.ok) return;
+    const fd = dgramSocketFd(socket);
+    native.native.setIpsecBypass(fd, family);
+    if (port === portNatT && getDataplane() instanceof XfrmDataplane) native.native.setUdpEncap(fd, UDP_ENCAP_ESPINUDP);
+    log.debug({ family, port }, 'IKE socket prepared');
+  };
 }
 
 /** Fails with a ConfigError when a connection cannot authenticate itself. */
@@ -78,9 +118,10 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     onEsp: (packet, local, remote) => {
       if (dataplane instanceof UserspaceDataplane) dataplane.receiveEsp(packet, local, remote);
     },
+    prepareSocket: prepareIkeSocket(() => dataplane, config.daemon.portNatT, log),
   });
   dataplane = await openDataplane(config, log, udp);
-  const transport: Transport = { send: (d: Datagram) => udp.send(d) };
+  const transport: Transport = { send: (d: Datagram) => udp.send(d), sendKeepalive: (local, remote) => udp.sendKeepalive(local, remote) };
   const updown = new UpdownRunner(log);
   const events = { child: (e: ChildEventInfo) => void updown.handle(e) };
   engine = new IkeEngine(config, { transport, clock: systemClock, rng: systemRng, dataplane, credentials, log, events }, pools);

@@ -14,6 +14,7 @@ import { canonicalAddress, endpoint, formatEndpoint } from './endpoint.js';
 
 const NON_ESP_MARKER = new Uint8Array(4);
 const RESCAN_MS = 5_000;
+const KEEPALIVE = new Uint8Array([0xff]);
 
 export interface UdpOptions {
   /** Addresses to bind; '0.0.0.0' and '::' mean every IPv4 / IPv6 address of the host. */
@@ -24,6 +25,8 @@ export interface UdpOptions {
   onDatagram(d: Datagram): void;
   /** ESP-in-UDP packets that reach the socket (no kernel decapsulation): handed to the userspace dataplane. */
   onEsp?(packet: Uint8Array, local: Datagram['local'], remote: Datagram['remote']): void;
+  /** Called for every bound socket before it receives (socket options: IPsec bypass, UDP_ENCAP). */
+  prepareSocket?(socket: dgram.Socket, family: 4 | 6, port: number): void;
 }
 
 interface Bound {
@@ -83,6 +86,13 @@ export class UdpTransport implements Transport {
       });
       socket.bind({ address, port, exclusive: true }, () => {
         socket.removeAllListeners('error');
+        try {
+          this.opts.prepareSocket?.(socket, isIPv6(address) ? 6 : 4, port);
+        } catch (err) {
+          socket.close();
+          reject(new Error(`cannot prepare the IKE socket on ${address}:${port}: ${err instanceof Error ? err.message : String(err)}`));
+          return;
+        }
         socket.on('error', (err) => this.opts.log.warn({ err, address, port }, `socket error on ${address}:${port}`));
         socket.on('message', (msg, rinfo) => this.onMessage(address, port, msg, rinfo));
         this.bound.set(this.key(address, port), { socket, address, port });
@@ -146,6 +156,12 @@ export class UdpTransport implements Transport {
   /** Sends a raw UDP payload (NAT-T keepalives, ESP-in-UDP) from one of our sockets. */
   sendRaw(local: Datagram['local'], remote: Datagram['remote'], bytes: Uint8Array): void {
     this.bound.get(this.key(local.address, local.port))?.socket.send(bytes, remote.port, remote.address);
+  }
+
+  /** A NAT-T keepalive (RFC 3948 §2.3): the single byte 0xFF, without non-ESP marker, from our NAT-T port only. */
+  sendKeepalive(local: Datagram['local'], remote: Datagram['remote']): void {
+    if (local.port !== this.opts.portNatT) return;
+    this.sendRaw(local, remote, KEEPALIVE);
   }
 
   listening(): string[] {

@@ -58,6 +58,17 @@ export type DataplaneEvent =
   | { kind: 'expire'; id: SaId; hard: boolean }
   | { kind: 'acquire'; reqid: number };
 
+/**
+ * A CHILD_SA moving to new outer addresses (MOBIKE, RFC 4555 §3.5; NAT mapping changes, RFC 7296
+ * §2.23). SPIs, keys and selectors stay; only the tunnel end points change.
+ */
+export interface MigrateSpec {
+  reqid: number;
+  /** Outer addresses before and after (local = this gateway). */
+  from: { local: string; remote: string };
+  to: { local: string; remote: string };
+}
+
 export interface Dataplane {
   readonly name: string;
   /**
@@ -74,6 +85,12 @@ export interface Dataplane {
   deletePolicy(p: PolicySpec): Promise<void>;
   installRoute(r: RouteSpec): Promise<void>;
   deleteRoute(r: RouteSpec): Promise<void>;
+  /**
+   * Moves the SAs and policies of CHILD_SA `reqid` to new outer addresses in place (XFRM_MSG_MIGRATE).
+   * Optional: without it, or when UDP encapsulation ports change too, the engine deletes and
+   * re-installs the SAs and policies with the same SPIs and keys.
+   */
+  migrate?(m: MigrateSpec): Promise<void>;
   onEvent(listener: (e: DataplaneEvent) => void): () => void;
   close(): Promise<void>;
 }

@@ -169,6 +169,28 @@ export const EXPECTED_LAYOUT = {
   'xfrm_user_mapping.old_sport': 60,
   'xfrm_user_mapping.new_sport': 62,
 
+  'xfrm_user_migrate.size': 76,
+  'xfrm_user_migrate.old_daddr': 0,
+  'xfrm_user_migrate.old_saddr': 16,
+  'xfrm_user_migrate.new_daddr': 32,
+  'xfrm_user_migrate.new_saddr': 48,
+  'xfrm_user_migrate.proto': 64,
+  'xfrm_user_migrate.mode': 65,
+  'xfrm_user_migrate.reserved': 66,
+  'xfrm_user_migrate.reqid': 68,
+  'xfrm_user_migrate.old_family': 72,
+  'xfrm_user_migrate.new_family': 74,
+
+  'xfrm_user_kmaddress.size': 40,
+  'xfrm_user_kmaddress.local': 0,
+  'xfrm_user_kmaddress.remote': 16,
+  'xfrm_user_kmaddress.reserved': 32,
+  'xfrm_user_kmaddress.family': 36,
+
+  'xfrmu_spdhthresh.size': 2,
+  'xfrmu_spdhthresh.lbits': 0,
+  'xfrmu_spdhthresh.rbits': 1,
+
   'nlmsghdr.size': 16,
   'nlmsghdr.nlmsg_len': 0,
   'nlmsghdr.nlmsg_type': 4,

@@ -18,7 +18,9 @@
 //   which has none — they are raised as uncaught exceptions.
 // - NetlinkSocket delivers only datagrams sent by the kernel (source port id 0).
 // - setUdpEncap/setIpsecBypass take the fd of a bound dgram socket. Node has no public API for
-//   it: use `(socket as any)._handle.fd` after 'listening' (internal, stable in practice).
+//   it: dgramSocketFd() below reads it from the socket's internal state (not `_handle`, whose
+//   getter prints DEP0112).
+import type { Socket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +68,20 @@ export function nativeUnavailableMessage(reason: string): string {
     `native addon unavailable (${reason}): the kernel XFRM dataplane, UDP encapsulation sockets ` +
     `(ESP-in-UDP, IPsec bypass for IKE) and userspace ESP over TUN are disabled`
   );
+}
+
+/**
+ * The file descriptor of a bound dgram socket (call it after 'listening'), for setUdpEncap()
+ * and setIpsecBypass(). Internal Node API: lib/internal/dgram.js keeps the UDP handle under a
+ * symbol described 'state symbol' (Node 12-24); `socket._handle.fd` reaches the same handle but
+ * emits DEP0112. Throws if the socket is not bound or the internals have moved.
+ */
+export function dgramSocketFd(socket: Socket): number {
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  const handle = state === undefined ? undefined : (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[state]?.handle;
+  const fd = handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) {
+    throw new Error('dgram socket has no file descriptor (not bound yet, or Node internals changed)');
+  }
+  return fd;
 }

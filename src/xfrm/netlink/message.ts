@@ -215,7 +215,7 @@ export function parseError(m: NetlinkMessage): NetlinkAck {
     seq: dv.getUint32(12, true),
     pid: dv.getUint32(16, true),
   };
-  const ack: NetlinkAck = { errno: -error, request };
+  const ack: NetlinkAck = { errno: error === 0 ? 0 : -error, request };
   if (m.flags & NlmFlags.NLM_F_ACK_TLVS) {
     // The echoed request is cut to its header when NLM_F_CAPPED is set (always for ACKs, error 0).
     const echoed = m.flags & NlmFlags.NLM_F_CAPPED ? NLMSG_HDRLEN : align4(request.len);

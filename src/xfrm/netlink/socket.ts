@@ -147,6 +147,7 @@ export class NetlinkRequestSocket implements NetlinkChannel {
     for (const [seq, p] of this.pending) {
       clearTimeout(p.timer);
       this.pending.delete(seq);
+      p.bytes.fill(0);
       p.reject(new NetlinkClosedError(p.operation));
     }
     this.transport.close();
