@@ -238,6 +238,14 @@ export class EapConversation {
     return out;
   }
 
+  /**
+   * Ends the conversation from outside, e.g. because its IKE_SA died in the middle of it: the
+   * method releases what it holds (EAP-TLS its TLS session, EAP-MSCHAPv2 its keys). Idempotent.
+   */
+  close(): void {
+    if (this.phase !== 'done') this.finish();
+  }
+
   private finish(): void {
     this.phase = 'done';
     this.method?.impl.close?.();

@@ -22,10 +22,12 @@ import { handleInformational } from './exchanges/informational.js';
 import { handleCreateChildSa } from './exchanges/create-child-sa.js';
 import type { EngineContext, Inbound } from './exchanges/context.js';
 import { teardownIkeSa } from './exchanges/steps/teardown.js';
-import { addFragment } from './protect/fragments.js';
+import { scheduleIkeLifetimes, watchDataplaneExpiry } from './exchanges/rekey/lifetimes.js';
+import { followPeer } from './exchanges/mobike.js';
+import { ReassemblyBudget, addFragment } from './protect/fragments.js';
 import { openBody, sealFragmented, sealMessage, counterIv, type SealContext } from './protect/sk.js';
 import type { Datagram, EnginePorts } from './ports.js';
-import type { IkeSa } from './sa/ike-sa.js';
+import { ownInitiatorFlag, ownSkKeys, peerSkKeys, type IkeSa } from './sa/ike-sa.js';
 import { summarise, type IkeSaSummary } from './sa/summary.js';
 
 /** Default IKE fragment size (RFC 7383 §2.5.1 suggests 1280 for IPv6, 576 minimum for IPv4). */
@@ -39,6 +41,8 @@ export class IkeEngine {
   readonly halfOpen = new Map<string, IkeSa>();
   private serial = 0;
   private readonly junkLog = new RateLimitedLog(10_000);
+  /** Bytes held in IKE fragment reassembly across all SAs (RFC 7383 §5: bounded, oldest dropped). */
+  readonly reassemblyBudget = new ReassemblyBudget();
   private readonly ctx: EngineContext;
   private closed = false;
 
@@ -54,6 +58,8 @@ export class IkeEngine {
       cookies: new CookieJar(ports.rng, ports.clock.now()),
       engine: this,
     };
+    // Kernel soft/hard expires of CHILD_SAs start a rekey or a delete (RFC 7296 §2.8).
+    watchDataplaneExpiry(this.ctx);
   }
 
   nextSerial(): number {
@@ -110,13 +116,15 @@ export class IkeEngine {
       await handleIkeSaInit(this.ctx, d, header);
       return;
     }
-    if ((header.flags & HeaderFlag.INITIATOR) === 0 && !isResponse) {
-      // We are the original responder of every SA we hold, so requests from the peer carry I=1.
-      this.drop(d, 'request without the Initiator flag');
+    // The I flag tells which SPI is ours (RFC 7296 §3.1): we are the original responder of every
+    // SA except those we created by rekeying them ourselves (§2.18), where the peer sends I=0.
+    const peerInitiated = (header.flags & HeaderFlag.INITIATOR) !== 0;
+    const sa = this.sas.get(toHex(peerInitiated ? header.rspi : header.ispi));
+    if (sa && (sa.weInitiated === true) === peerInitiated) {
+      this.drop(d, `${isResponse ? 'response' : 'request'} with the wrong Initiator flag`);
       return;
     }
-    const sa = this.sas.get(toHex(header.rspi));
-    if (!sa || !bytesEqual(sa.ispi, header.ispi)) {
+    if (!sa || !bytesEqual(sa.ispi, header.ispi) || !bytesEqual(sa.rspi, header.rspi)) {
       // RFC 7296 §2.21.4: an INVALID_IKE_SPI notify MAY be sent; without a rate limit it is a reflector, so we only log.
       this.drop(d, `unknown IKE_SA ${toHex(header.ispi)}_i ${toHex(header.rspi)}_r`);
       return;
@@ -183,7 +191,7 @@ export class IkeEngine {
     sa.expectedRequestId = header.messageId + 1;
     sa.lastInboundAt = this.ports.clock.now();
     // Only authenticated messages may move the peer's address (RFC 7296 §2.23: NAT mapping changes).
-    this.followPeer(sa, d);
+    await followPeer(this.ctx, sa, d);
     await this.runExchange(sa, inbound);
   }
 
@@ -215,7 +223,7 @@ export class IkeEngine {
     last: PayloadOf<'sk'> | PayloadOf<'skf'>,
     direction: 'request' | 'response',
   ): { kind: 'drop' } | { kind: 'incomplete' } | { kind: 'malformed'; reason: string } | { kind: 'ok'; inner: Payload[] } {
-    const plain = openBody(sa.protector, { enc: sa.keys.skEi, integ: sa.keys.skAi }, d.bytes, last.body);
+    const plain = openBody(sa.protector, peerSkKeys(sa), d.bytes, last.body);
     if (!plain) {
       // RFC 7296 §2.21.2 / strongSwan: an integrity failure is dropped without a reply.
       this.drop(d, `integrity check failed for ${exchangeName(header.exchange)} ${direction} ${header.messageId}`);
@@ -233,6 +241,10 @@ export class IkeEngine {
         data: plain,
       });
       sa[slot] = state;
+      this.reassemblyBudget.update(`${sa.id}/${slot}`, state, () => {
+        if (sa[slot] === state) sa[slot] = undefined;
+        this.ports.log.warn({ ike: sa.label, held: this.reassemblyBudget.bytes }, `dropped the partial IKE message reassembly of ${sa.label}: global reassembly limit reached`);
+      });
       if (direction === 'request' && last.fragmentNumber === 1) sa.firstFragmentDigest = digestOf(d.bytes);
       if (result.kind === 'rejected') {
         this.drop(d, `IKE fragment rejected: ${result.reason}`);
@@ -250,7 +262,7 @@ export class IkeEngine {
   }
 
   private sendDeleteOnce(sa: IkeSa): void {
-    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: ExchangeType.INFORMATIONAL, flags: 0, messageId: sa.nextOwnRequestId++ };
+    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: ExchangeType.INFORMATIONAL, flags: ownInitiatorFlag(sa), messageId: sa.nextOwnRequestId++ };
     const inner: Payload[] = [{ kind: 'delete', critical: false, protocol: 1, spiSize: 0, spis: [] }];
     sa.log.info(`sending ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)} to ${formatEndpoint(sa.remote)}`);
     this.ports.transport.send({ bytes: sealMessage(this.sealContext(sa), header, inner), local: sa.local, remote: sa.remote });
@@ -275,7 +287,7 @@ export class IkeEngine {
       await pending.onDone({ kind: 'failed', reason: opened.reason });
     } else {
       sa.log.info(`received ${describeMessage(header, envelope.outer, opened.inner)} from ${formatEndpoint(d.remote)}`);
-      this.followPeer(sa, d);
+      await followPeer(this.ctx, sa, d);
       await pending.onDone({ kind: 'response', inner: opened.inner });
     }
     this.sendNextQueued(sa);
@@ -295,7 +307,7 @@ export class IkeEngine {
     const next = sa.outbox.shift();
     if (!next || sa.phase === 'dead') return;
     const messageId = sa.nextOwnRequestId++;
-    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: next.exchange, flags: 0, messageId };
+    const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: next.exchange, flags: ownInitiatorFlag(sa), messageId };
     const conn = sa.conn ?? sa.candidates[0];
     const ctx = this.sealContext(sa);
     const datagrams =
@@ -309,6 +321,7 @@ export class IkeEngine {
         `${attempt === 0 ? 'sending' : `retransmit ${attempt} of`} ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], next.inner)} to ${formatEndpoint(sa.remote)}`,
       );
       for (const bytes of datagrams) this.ports.transport.send({ bytes, local: sa.local, remote: sa.remote });
+      sa.lastOutboundAt = this.ports.clock.now();
       const wait = retransmitTimeout * 1000 * retransmitBase ** attempt;
       attempt++;
       pending.cancelTimer = this.ports.clock.setTimer(wait, () => {
@@ -325,13 +338,6 @@ export class IkeEngine {
     const pending: PendingRequest = { messageId, exchange: next.exchange, onDone: next.onDone, cancelTimer: () => undefined };
     sa.pendingRequest = pending;
     transmit();
-  }
-
-  private followPeer(sa: IkeSa, d: Datagram): void {
-    if (sa.remote.address === d.remote.address && sa.remote.port === d.remote.port && sa.local.port === d.local.port) return;
-    if (sa.phase === 'established' && !sa.natRemote) return;
-    sa.remote = d.remote;
-    sa.local = d.local;
   }
 
   private async runExchange(sa: IkeSa, m: Inbound): Promise<void> {
@@ -372,13 +378,14 @@ export class IkeEngine {
     if (fragmentNumber !== 1 || !bytesEqual(digestOf(d.bytes), cached.requestDigest)) return;
     sa.log.info(`retransmitting ${exchangeName(header.exchange)} response ${header.messageId} (${cached.datagrams.length} datagram(s))`);
     for (const bytes of cached.datagrams) this.ports.transport.send({ bytes, local: d.local, remote: d.remote });
+    sa.lastOutboundAt = this.ports.clock.now();
   }
 
   sealContext(sa: IkeSa): SealContext {
     const aead = sa.protector.integKeyLength === 0;
     return {
       protector: sa.protector,
-      keys: { enc: sa.keys.skEr, integ: sa.keys.skAr },
+      keys: ownSkKeys(sa),
       rng: this.ports.rng,
       nextIv: aead ? () => counterIv(++sa.ivCounter, sa.protector.ivLength) : () => this.ports.rng.bytes(sa.protector.ivLength),
     };
@@ -392,7 +399,7 @@ export class IkeEngine {
       majorVersion: IKE_MAJOR_VERSION,
       minorVersion: 0,
       exchange: header.exchange,
-      flags: HeaderFlag.RESPONSE,
+      flags: HeaderFlag.RESPONSE | ownInitiatorFlag(sa),
       messageId: header.messageId,
     };
     const ctx = this.sealContext(sa);
@@ -405,6 +412,7 @@ export class IkeEngine {
     const fragNote = datagrams.length > 1 ? ` in ${datagrams.length} fragments` : '';
     sa.log.info(`sending ${describeMessage(h, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)}${fragNote} to ${formatEndpoint(d.remote)}`);
     for (const bytes of datagrams) this.ports.transport.send({ bytes, local: d.local, remote: d.remote });
+    sa.lastOutboundAt = this.ports.clock.now();
   }
 
   /** IKE message bytes per fragment: the configured IP datagram size less IP, UDP and non-ESP-marker headers. */
@@ -427,6 +435,7 @@ export class IkeEngine {
     sa.pendingRequest?.cancelTimer();
     sa.pendingRequest = undefined;
     sa.outbox = [];
+    this.reassemblyBudget.release(`${sa.id}/`);
     const key = halfOpenKey(sa.ispi, sa.remote);
     if (this.halfOpen.get(key) === sa) this.halfOpen.delete(key);
     for (const cancel of sa.timers.values()) cancel();
@@ -449,6 +458,7 @@ export class IkeEngine {
     const cancel = sa.timers.get('half-open');
     cancel?.();
     sa.timers.delete('half-open');
+    scheduleIkeLifetimes(this.ctx, sa);
   }
 
   listSas(): IkeSaSummary[] {

@@ -16,6 +16,8 @@ export interface Datagram {
 
 export interface Transport {
   send(d: Datagram): void;
+  /** Sends one NAT-T keepalive, the single byte 0xFF, from our NAT-T port (RFC 3948 §2.3). Optional: without it, no keepalives. */
+  sendKeepalive?(local: Endpoint, remote: Endpoint): void;
 }
 
 export interface Clock {

@@ -61,16 +61,17 @@ describe('CHILD_SA errors in IKE_AUTH', () => {
 });
 
 describe('after IKE_AUTH', () => {
-  it('CREATE_CHILD_SA is refused with NO_ADDITIONAL_SAS; the IKE_SA and its CHILD_SA stay', async () => {
+  it('CREATE_CHILD_SA creates an additional CHILD_SA (RFC 7296 §1.3.1); the first one stays', async () => {
     const gw = makeGateway(pskConfig());
     const client = new TestInitiator(gw);
     await client.connect(ALICE);
-    // HDR, SK { SA, Ni, TSi, TSr }  -->  <--  HDR, SK { N(NO_ADDITIONAL_SAS) }
+    // HDR, SK { SA, Ni, TSi, TSr }  -->  <--  HDR, SK { SA, Nr, TSi, TSr }
     const inner = client.authPayloads(ALICE).filter((p) => p.kind === 'sa' || p.kind === 'tsi' || p.kind === 'tsr');
     const answer = await client.transmit(client.request(ExchangeType.CREATE_CHILD_SA, [inner[0]!, { kind: 'nonce', critical: false, nonce: client.rng.bytes(32) }, inner[1]!, inner[2]!]));
-    expect(client.openResponse(answer)?.inner).toEqual([expect.objectContaining({ kind: 'notify', notify: NotifyType.NO_ADDITIONAL_SAS })]);
+    expect(client.openResponse(answer)?.inner.map((p) => p.kind)).toEqual(['sa', 'nonce', 'tsi', 'tsr']);
     expect(gw.engine.listSas()[0]!.state).toBe('ESTABLISHED');
-    expect(gw.dataplane.sas.size).toBe(2);
+    expect(gw.engine.listSas()[0]!.children).toHaveLength(2);
+    expect(gw.dataplane.sas.size).toBe(4);
     // The window moved on: the next request uses the next message ID.
     expect((await client.informational([]))?.inner).toEqual([]);
   });

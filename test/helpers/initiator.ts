@@ -7,6 +7,10 @@
 //                                  <--  HDR, SK { IDr, [CERT+,] AUTH, [CP(CFG_REPLY),] SAr2, TSi, TSr }
 //   INFORMATIONAL HDR, SK { [N,] [D,] }  -->  <--  HDR, SK { [N,] [D,] }
 //
+// and IKE_AUTH with EAP (RFC 7296 §2.16, RFC 5998 EAP-only): authEap() with a pluggable
+// client-side EAP peer (test/helpers/eap-peers.ts), or step by step with eapStart(),
+// eapExchange() and eapFinal().
+//
 // Every step is exposed separately (build a request, hand it to the gateway, process the
 // response), so that tests can retransmit, reorder or tamper with the bytes in between. The
 // keys come from the same primitives as the engine's (prf+, SK protectors), but the initiator's
@@ -26,6 +30,7 @@ import {
   CertEncoding,
   CfgType,
   CpAttr,
+  EapCode,
   ExchangeType,
   HashAlgorithm,
   HeaderFlag,
@@ -36,6 +41,7 @@ import {
   TransformType,
   isErrorNotify,
 } from '../../src/ike/constants.js';
+import { decodeEap, type EapPacket } from '../../src/eap/packet.js';
 import { counterIv, openBody, sealFragmented, sealMessage, type HeaderFields, type SealContext } from '../../src/ike/protect/sk.js';
 import { addFragment, type Reassembly } from '../../src/ike/protect/fragments.js';
 import { childKeymat, deriveIkeKeys, skeyseed, type ChildKeys, type IkeKeys } from '../../src/ike/sa/keymat.js';
@@ -170,6 +176,58 @@ export interface AuthOutcome {
   tsi: TrafficSelector[];
   tsr: TrafficSelector[];
   child?: ChildInfo;
+}
+
+/** The client side of an EAP method (RFC 3748 §2 "peer"), e.g. test/helpers/eap-peers.ts. */
+export interface EapClientPeer {
+  /** Answers one EAP Request (the EAP payload's bytes) with the Response's bytes. */
+  respond(request: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** The MSK once the method succeeded; undefined for methods without one (EAP-MD5). */
+  msk(): Uint8Array | undefined;
+}
+
+export interface EapAuthOptions extends Omit<AuthOptions, 'psk' | 'responderPsk' | 'credential' | 'signature' | 'certs' | 'shuffle'> {
+  eapPeer: EapClientPeer;
+  /** Send N(EAP_ONLY_AUTHENTICATION) in the first request (RFC 5998 §3). */
+  eapOnly?: boolean;
+  /** Sees every EAP Request before the peer answers it; 'stop' ends authEap() there (the test goes on by hand). */
+  onRequest?: (request: EapPacket, round: number) => 'answer' | 'stop';
+  /** Changes our final AUTH before it is sent (e.g. a flipped bit). */
+  finalAuth?: (auth: Uint8Array) => Uint8Array;
+  /** EAP Requests answered before giving up (default 100). */
+  maxRounds?: number;
+}
+
+/** The answer to one HDR, SK { EAP } request. */
+export interface EapExchange {
+  /** As received; empty when the responder stayed silent. */
+  datagrams: Uint8Array[];
+  inner: Payload[];
+  notifies: PayloadOf<'notify'>[];
+  /** The first error notify, if any. */
+  error?: number;
+  eap?: Uint8Array;
+  packet?: EapPacket;
+}
+
+export interface EapAuthOutcome {
+  /** EAP-Success, every responder AUTH verified, no error notify. */
+  ok: boolean;
+  /** The answer to the first request: IDr, [CERT, AUTH,] EAP/REQ/ID. */
+  first: AuthOutcome;
+  /** True when the first answer carried neither CERT nor AUTH (RFC 5998). */
+  eapOnlyGranted: boolean;
+  /** The responder's EAP Requests in order, and the peer's Responses. */
+  requests: EapPacket[];
+  responses: EapPacket[];
+  /** How the EAP conversation ended: EAP-Success/Failure, onRequest stopped it, an answer without EAP, or no EAP at all. */
+  eapResult: 'success' | 'failure' | 'stopped' | 'error' | 'none';
+  /** The answer to the last HDR, SK { EAP }. */
+  last?: EapExchange;
+  /** The answer to the final AUTH (RFC 7296 §2.16): AUTH, CP, SAr2, TSi, TSr. */
+  final?: AuthOutcome;
+  /** The first error notify of any answer. */
+  error?: number;
 }
 
 export interface Opened {
@@ -543,8 +601,12 @@ export class TestInitiator {
     return o.shuffle ? shuffled(datagrams) : datagrams;
   }
 
-  /** Opens the IKE_AUTH response, verifies the responder's AUTH and reads CP, SAr2 and TS. */
-  handleAuthResponse(datagrams: Uint8Array[], o: AuthOptions | undefined = this.lastAuth): AuthOutcome {
+  /**
+   * Opens the IKE_AUTH response, verifies the responder's AUTH and reads CP, SAr2 and TS.
+   * `eapKey`: the final response of an EAP exchange (RFC 7296 §2.16), whose AUTH is a shared-key
+   * MIC keyed with the MSK (or SK_pr) over the IDr of the first response.
+   */
+  handleAuthResponse(datagrams: Uint8Array[], o: AuthOptions | undefined = this.lastAuth, eapKey?: { key: Uint8Array; idr: IkeIdentity }): AuthOutcome {
     const opened = this.openResponse(datagrams);
     if (!opened) throw new Error('no complete IKE_AUTH response');
     if (opened.header.exchange !== ExchangeType.IKE_AUTH) throw new Error('not an IKE_AUTH response');
@@ -561,9 +623,15 @@ export class TestInitiator {
     this.nextMessageId = Math.max(this.nextMessageId, opened.header.messageId + 1);
 
     // The responder's AUTH over ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr') (RFC 7296 §2.15).
-    if (auth && out.idr) {
-      const octets = responderSignedOctets(this.need(this.prf), this.need(this.keys).skPr, this.need(this.message2), this.ni, out.idr);
-      if (auth.method === AuthMethod.SHARED_KEY_MIC) {
+    const idrForAuth = out.idr ?? eapKey?.idr;
+    if (auth && idrForAuth) {
+      const octets = responderSignedOctets(this.need(this.prf), this.need(this.keys).skPr, this.need(this.message2), this.ni, idrForAuth);
+      if (eapKey) {
+        // §2.16: AUTH = prf(prf(MSK, "Key Pad for IKEv2"), ResponderSignedOctets), method 2.
+        if (auth.method !== AuthMethod.SHARED_KEY_MIC) out.authProblem = `final AUTH after EAP with method ${auth.method}, expected ${AuthMethod.SHARED_KEY_MIC}`;
+        else if (Buffer.compare(sharedKeyAuth(this.need(this.prf), eapKey.key, octets), auth.data) === 0) out.authVerified = true;
+        else out.authProblem = 'responder AUTH from the EAP key mismatch';
+      } else if (auth.method === AuthMethod.SHARED_KEY_MIC) {
         const psk = o?.responderPsk ?? o?.psk;
         if (psk === undefined) out.authProblem = 'responder used a PSK, we have none';
         else if (Buffer.compare(sharedKeyAuth(this.need(this.prf), bytesOf(psk), octets), auth.data) === 0) out.authVerified = true;
@@ -624,6 +692,12 @@ export class TestInitiator {
 
   private lastRequest: Uint8Array[] | undefined;
 
+  /** The datagrams of the last IKE_AUTH request (auth(), eapStart(), eapExchange(), eapFinal()). */
+  lastSent(): Uint8Array[] {
+    if (!this.lastRequest) throw new Error('no request sent yet');
+    return this.lastRequest;
+  }
+
   /** IKE_SA_INIT then IKE_AUTH; throws unless both succeed. */
   async connect(o: AuthOptions): Promise<AuthOutcome> {
     const init = await this.init();
@@ -632,6 +706,142 @@ export class TestInitiator {
     if (!auth.ok) throw new Error(`IKE_AUTH failed: error ${auth.error}, ${auth.authProblem ?? ''}`);
     return auth;
   }
+
+  // ---- IKE_AUTH with EAP (RFC 7296 §2.16, RFC 5998) -----------------------------------------
+  //
+  //   HDR, SK { IDi, [N(EAP_ONLY_AUTHENTICATION),] [IDr,] [CP(CFG_REQUEST),] SAi2, TSi, TSr }  -->
+  //                                  <--  HDR, SK { IDr, [CERT+, AUTH,] EAP }
+  //   HDR, SK { EAP }  -->           <--  HDR, SK { EAP }            (as often as the method needs)
+  //   HDR, SK { EAP }  -->           <--  HDR, SK { EAP(Success) }
+  //   HDR, SK { AUTH }  -->          <--  HDR, SK { AUTH, [CP(CFG_REPLY),] SAr2, TSi, TSr }
+
+  /** The first IKE_AUTH request of an EAP client: no AUTH payload (§2.16). */
+  eapFirstPayloads(o: EapAuthOptions): Payload[] {
+    const extraInner = [...(o.eapOnly ? [notifyPayload(NotifyType.EAP_ONLY_AUTHENTICATION)] : []), ...(o.extraInner ?? [])];
+    const { eapPeer: _peer, eapOnly: _only, onRequest: _on, finalAuth: _fa, maxRounds: _mr, ...rest } = o;
+    return this.authPayloads({ ...rest, extraInner });
+  }
+
+  /**
+   * Sends the first IKE_AUTH request without AUTH and reads the answer; the responder's
+   * certificate AUTH, if any, is verified as in auth(). Remembers IDi and IDr for the final AUTH.
+   */
+  async eapStart(o: EapAuthOptions): Promise<AuthOutcome> {
+    const id: AuthOptions = { id: o.id };
+    this.lastAuth = id;
+    this.eapIds = { idi: idOf(o.id) };
+    const request = this.request(ExchangeType.IKE_AUTH, this.eapFirstPayloads(o), o.fragmentSize !== undefined ? { fragmentSize: o.fragmentSize } : {});
+    this.lastRequest = request;
+    const datagrams = await this.transmit(request);
+    const out = { ...this.handleAuthResponse(datagrams, id), datagrams };
+    if (out.idr) this.eapIds.idr = out.idr;
+    return out;
+  }
+
+  /** HDR, SK { EAP }  -->  and the answer (silence gives an empty `inner`). */
+  async eapExchange(eap: Uint8Array, o: { messageId?: number } = {}): Promise<EapExchange> {
+    const request = this.request(ExchangeType.IKE_AUTH, [{ kind: 'eap', critical: false, data: eap }], o);
+    this.lastRequest = request;
+    return this.handleEapResponse(await this.transmit(request));
+  }
+
+  /** Reads one answer to an EAP request: its EAP payload and notifies. */
+  handleEapResponse(datagrams: Uint8Array[]): EapExchange {
+    if (datagrams.length === 0) return { datagrams, inner: [], notifies: [] };
+    const opened = this.openResponse(datagrams);
+    if (!opened) throw new Error('no complete IKE_AUTH response');
+    if (opened.header.exchange !== ExchangeType.IKE_AUTH) throw new Error('not an IKE_AUTH response');
+    this.nextMessageId = Math.max(this.nextMessageId, opened.header.messageId + 1);
+    const notifies = opened.inner.filter((p): p is PayloadOf<'notify'> => p.kind === 'notify');
+    const out: EapExchange = { datagrams, inner: opened.inner, notifies };
+    const error = notifies.find((n) => isErrorNotify(n.notify))?.notify;
+    if (error !== undefined) out.error = error;
+    const eap = opened.inner.find((p): p is PayloadOf<'eap'> => p.kind === 'eap');
+    if (eap) {
+      out.eap = eap.data;
+      out.packet = decodeEap(eap.data);
+    }
+    return out;
+  }
+
+  /**
+   * The final AUTH after EAP-Success: prf(prf(key, "Key Pad for IKEv2"), InitiatorSignedOctets)
+   * with key = the MSK, or SK_pi for methods without one (§2.16). The responder's AUTH is checked
+   * with the MSK or SK_pr.
+   */
+  eapFinalRequest(msk: Uint8Array | undefined, tamper?: (auth: Uint8Array) => Uint8Array): Uint8Array[] {
+    const ids = this.eapIds;
+    if (!ids) throw new Error('eapStart() first');
+    const keys = this.need(this.keys);
+    const octets = initiatorSignedOctets(this.need(this.prf), keys.skPi, this.need(this.message1), this.need(this.nr), ids.idi);
+    let data = sharedKeyAuth(this.need(this.prf), msk ?? keys.skPi, octets);
+    if (tamper) data = tamper(data);
+    return this.request(ExchangeType.IKE_AUTH, [{ kind: 'auth', critical: false, method: AuthMethod.SHARED_KEY_MIC, data }]);
+  }
+
+  /** Sends the final AUTH and verifies the responder's MSK-based AUTH, CP, SAr2 and TS. */
+  async eapFinal(msk: Uint8Array | undefined, tamper?: (auth: Uint8Array) => Uint8Array): Promise<AuthOutcome> {
+    const request = this.eapFinalRequest(msk, tamper);
+    this.lastRequest = request;
+    const datagrams = await this.transmit(request);
+    return { ...this.handleEapFinalResponse(datagrams, msk), datagrams };
+  }
+
+  handleEapFinalResponse(datagrams: Uint8Array[], msk: Uint8Array | undefined): AuthOutcome {
+    const ids = this.eapIds;
+    if (!ids?.idr) throw new Error('no IDr from the first EAP response');
+    return this.handleAuthResponse(datagrams, this.lastAuth, { key: msk ?? this.need(this.keys).skPr, idr: ids.idr });
+  }
+
+  /**
+   * The whole EAP authentication: first request without AUTH, EAP rounds through `eapPeer`
+   * until EAP-Success or EAP-Failure, then the final AUTH both ways. `ok` only when every AUTH
+   * the responder sent verified (its certificate AUTH, unless it granted EAP-only) and no error
+   * notify came.
+   */
+  async authEap(o: EapAuthOptions): Promise<EapAuthOutcome> {
+    const first = await this.eapStart(o);
+    const out: EapAuthOutcome = { ok: false, first, requests: [], responses: [], eapResult: 'none', eapOnlyGranted: false };
+    if (first.error !== undefined) out.error = first.error;
+    let eap = first.inner.find((p): p is PayloadOf<'eap'> => p.kind === 'eap')?.data;
+    if (!eap) return out;
+    // RFC 5998 §3: EAP-only when the responder sent neither CERT nor AUTH.
+    out.eapOnlyGranted = first.authMethod === undefined && first.certs.length === 0;
+    const maxRounds = o.maxRounds ?? 100;
+    for (let round = 0; ; round++) {
+      if (round >= maxRounds) throw new Error(`EAP did not finish in ${maxRounds} rounds`);
+      const packet = decodeEap(eap);
+      if (packet.code === EapCode.SUCCESS || packet.code === EapCode.FAILURE) {
+        out.eapResult = packet.code === EapCode.SUCCESS ? 'success' : 'failure';
+        break;
+      }
+      out.requests.push(packet);
+      if (o.onRequest?.(packet, round) === 'stop') {
+        out.eapResult = 'stopped';
+        return out;
+      }
+      const response = await o.eapPeer.respond(eap);
+      out.responses.push(decodeEap(response));
+      const x = await this.eapExchange(response);
+      out.last = x;
+      if (x.error !== undefined) out.error = x.error;
+      if (!x.eap) {
+        out.eapResult = 'error';
+        return out;
+      }
+      eap = x.eap;
+    }
+    if (out.eapResult !== 'success') return out;
+    const msk = o.eapPeer.msk();
+    const final = await this.eapFinal(msk, o.finalAuth);
+    out.final = final;
+    if (final.error !== undefined) out.error = final.error;
+    const firstOk = out.eapOnlyGranted ? o.eapOnly === true : first.authVerified;
+    out.ok = firstOk && final.ok;
+    return out;
+  }
+
+  private eapIds: { idi: IkeIdentity; idr?: IkeIdentity } | undefined;
 
   // ---- INFORMATIONAL --------------------------------------------------------------------
 

@@ -27,8 +27,11 @@ import { allOf, findNotify, firstOf, type EngineContext, type Inbound } from './
 import { createChild } from './steps/child-sa.js';
 import { answerConfigRequest } from './steps/config-payload.js';
 import { createEapConversation, eapMethodsFor } from './steps/eap-setup.js';
-import { teardownIkeSa } from './steps/teardown.js';
+import { releaseEap, teardownIkeSa } from './steps/teardown.js';
 import { scheduleLiveness } from './liveness.js';
+import { scheduleKeepalive } from './keepalive.js';
+import { negotiateMobike } from './mobike.js';
+import { enforceUniqueness } from './steps/uniqueness.js';
 
 const authFailed = (reason: string) => new IkeError(NotifyType.AUTHENTICATION_FAILED, reason);
 
@@ -200,6 +203,7 @@ async function eapRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<vo
     sa.log.info(`authentication of '${state.result.identity}' with ${state.result.method} successful`);
     const response = ownAuth(ctx, sa, conn, state.cred, state.result.msk ?? 'none');
     await establish(ctx, sa, conn, state.firstInner, response, m);
+    releaseEap(sa); // the MSK has done its work: both AUTH payloads are computed
     return;
   }
   const eap = firstOf(m.inner, 'eap');
@@ -231,14 +235,16 @@ async function eapRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<vo
 async function establish(ctx: EngineContext, sa: IkeSa, conn: Connection, firstInner: Payload[], response: Payload[], m: Inbound): Promise<void> {
   const initialContact = findNotify(firstInner, NotifyType.INITIAL_CONTACT) !== undefined || sa.peerVendorIds.some((v) => bytesEqual(v, MS_VID_INITIAL_CONTACT));
   // Before addresses are assigned, so a reconnecting client gets its old address back.
-  if (initialContact) await dropOlderSas(ctx, sa, 'INITIAL_CONTACT');
+  await enforceUniqueness(ctx, sa, initialContact);
   response.push(...(await configAndChild(ctx, sa, conn, firstInner)));
+  response.push(...negotiateMobike(sa, conn, firstInner));
   const remoteText = sa.eapIdentity ?? formatIdentity(sa.remoteId!);
   transition(sa, 'established', `authenticated '${remoteText}'`);
   sa.establishedAt = ctx.ports.clock.now();
   ctx.engine.markEstablished(sa);
   sa.lastInboundAt = ctx.ports.clock.now();
   scheduleLiveness(ctx, sa);
+  scheduleKeepalive(ctx, sa);
   sa.log.info(
     { remoteId: formatIdentity(sa.remoteId!), eapIdentity: sa.eapIdentity, localId: formatIdentity(sa.localId!), vips: sa.vips, peer: formatEndpoint(sa.remote) },
     `IKE_SA ${sa.label} established between ${formatEndpoint(sa.local)}[${formatIdentity(sa.localId!)}]...${formatEndpoint(sa.remote)}[${remoteText}]`,
@@ -285,30 +291,6 @@ async function configAndChild(ctx: EngineContext, sa: IkeSa, conn: Connection, i
     out.push(notify(err.notify, err.data));
   }
   return out;
-}
-
-/** RFC 7296 §2.4 INITIAL_CONTACT: other IKE_SAs between the same identities are stale. */
-async function dropOlderSas(ctx: EngineContext, sa: IkeSa, why: string): Promise<void> {
-  const stale = [...ctx.engine.sas.values()].filter(
-    (other) =>
-      other !== sa &&
-      other.phase === 'established' &&
-      other.remoteId !== undefined &&
-      other.localId !== undefined &&
-      sameId(other.remoteId, sa.remoteId!) &&
-      sameId(other.localId, sa.localId!) &&
-      other.eapIdentity === sa.eapIdentity,
-  );
-  for (const other of stale) {
-    sa.log.info(`${why}: deleting older IKE_SA ${other.label} of '${formatIdentity(other.remoteId!)}'`);
-    // Through the other SA's own queue, so nothing of it runs concurrently with its deletion;
-    // awaited, so its dataplane state is gone before ours is installed.
-    await ctx.engine.onSa(other, () => teardownIkeSa(ctx, other, `replaced by ${sa.label} (${why})`, false));
-  }
-}
-
-function sameId(a: IkeIdentity, b: IkeIdentity): boolean {
-  return a.type === b.type && bytesEqual(a.data, b.data);
 }
 
 /** A CERTREQ's Certification Authority field is a concatenation of 20-byte SHA-1 key ids (RFC 7296 §3.7). */

@@ -12,7 +12,9 @@ import type { IkeSa } from '../sa/ike-sa.js';
 import { allOf, type EngineContext, type Inbound } from './context.js';
 import { formatIdentity } from '../../policy/identity.js';
 import { formatEndpoint } from '../../net/endpoint.js';
-import { removeChild, teardownIkeSa } from './steps/teardown.js';
+import { teardownIkeSa } from './steps/teardown.js';
+import { retireChild } from './rekey/child-rekey.js';
+import { handleMobikeInformational, isMobikeInformational } from './mobike.js';
 
 function spiNumber(spi: Uint8Array): number {
   return ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0;
@@ -28,7 +30,8 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   validatePayloads(m.inner);
   // RFC 7296 §1.4: INFORMATIONAL exchanges occur only after the initial exchanges; before
   // IKE_AUTH the peer is unauthenticated and must not delete or report anything.
-  if (sa.phase !== 'established') {
+  // A rekeyed IKE_SA (RFC 7296 §2.18) or one we are deleting still takes the peer's Deletes.
+  if (sa.phase !== 'established' && sa.phase !== 'rekeyed' && sa.phase !== 'deleting') {
     // Except a client giving up during EAP (strongSwan and Windows do so after an MSCHAPv2
     // failure instead of answering the Failure Request): acknowledge and drop the SA.
     if (sa.phase === 'authenticating' && allOf(m.inner, 'notify').some((n) => n.notify === NotifyType.AUTHENTICATION_FAILED)) {
@@ -41,6 +44,8 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
     }
     throw new IkeError(NotifyType.INVALID_SYNTAX, `INFORMATIONAL in phase ${sa.phase}`);
   }
+  // RFC 4555: address updates, address lists, COOKIE2 and NAT-D liveness checks.
+  if (isMobikeInformational(m.inner)) return handleMobikeInformational(ctx, sa, m);
   const deletes = allOf(m.inner, 'delete');
   if (deletes.some((d) => d.protocol === ProtocolId.IKE)) {
     sa.log.info(`peer deleted IKE_SA ${sa.label}`);
@@ -59,8 +64,10 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
         sa.log.info(`peer deleted unknown CHILD_SA with SPI ${peerSpi.toString(16)}: ignored`);
         continue;
       }
-      ours.push(new Uint8Array([child.spiIn >>> 24, (child.spiIn >>> 16) & 0xff, (child.spiIn >>> 8) & 0xff, child.spiIn & 0xff]));
-      await removeChild(ctx, sa, child, 'deleted by peer');
+      // §1.4.1: when our own Delete of it crossed this one, the response names nothing.
+      if (child.state !== 'deleting') ours.push(new Uint8Array([child.spiIn >>> 24, (child.spiIn >>> 16) & 0xff, (child.spiIn >>> 8) & 0xff, child.spiIn & 0xff]));
+      // A CHILD_SA replaced by a rekey hands its policies to its successor (rekey/child-rekey.ts).
+      await retireChild(ctx, sa, child, 'deleted by peer');
     }
   }
   if (ours.length > 0) response.push({ kind: 'delete', critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: ours });

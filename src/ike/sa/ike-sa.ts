@@ -5,20 +5,27 @@ import type { Prf, SkProtector } from '../../crypto/suite.js';
 import type { Logger } from '../../log/logger.js';
 import type { Endpoint } from '../../net/endpoint.js';
 import type { Connection, ChildConfig, IkeIdentity } from '../../policy/policy.js';
-import type { PolicySpec, SaId } from '../../xfrm/dataplane.js';
+import type { PolicySpec, SaId, SaSpec } from '../../xfrm/dataplane.js';
+import type { TrafficSelector } from '../codec/payload.js';
 import type { IkeKeys } from './keymat-types.js';
 import type { Reassembly } from '../protect/fragments.js';
 import type { EapConversation } from '../../eap/conversation.js';
 import type { LocalCredential } from '../../credentials/store.js';
 import type { Payload } from '../codec/payload.js';
 import type { PendingRequest, QueuedRequest } from '../engine.js';
+import type { OwnIkeRekey } from '../exchanges/rekey/ike-rekey.js';
 
-export type IkePhase = 'half-open' | 'authenticating' | 'established' | 'deleting' | 'dead';
+/**
+ * 'rekeyed': replaced by a new IKE_SA (RFC 7296 §2.18) that took over its children, leases and
+ * virtual IPs; it only waits for its own deletion, which must not touch what it handed over.
+ */
+export type IkePhase = 'half-open' | 'authenticating' | 'established' | 'rekeyed' | 'deleting' | 'dead';
 
 const ALLOWED: Readonly<Record<IkePhase, readonly IkePhase[]>> = {
   'half-open': ['authenticating', 'established', 'deleting', 'dead'],
   authenticating: ['established', 'deleting', 'dead'],
-  established: ['deleting', 'dead'],
+  established: ['rekeyed', 'deleting', 'dead'],
+  rekeyed: ['deleting', 'dead'],
   deleting: ['dead'],
   dead: [],
 };
@@ -41,8 +48,28 @@ export interface EapState {
   result?: { msk?: Uint8Array; identity: string; method: string };
 }
 
+/**
+ * CHILD_SA lifecycle around rekeying (RFC 7296 §2.8, after strongSwan's child_sa states):
+ * installed → rekeying (our CREATE_CHILD_SA rekey is outstanding) → rekeyed (a replacement
+ * exists; the SA only waits for its Delete, inbound still accepted) → deleting (our Delete is
+ * outstanding). Undefined means installed.
+ */
+export type ChildState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting';
+
 export interface ChildSa {
   name: string;
+  state?: ChildState;
+  /** The negotiated PFS group of this CHILD_SA (CREATE_CHILD_SA with KE), reused when we rekey it. */
+  keGroup?: number;
+  /** The narrowed selectors as negotiated (localTs/remoteTs are their text form). */
+  selectors?: { local: TrafficSelector[]; remote: TrafficSelector[] };
+  /** Rekeyed: the CHILD_SA that replaces this one (it inherits policies and routes on removal). */
+  replacedBy?: ChildSa;
+  /** Our outbound SA, held back until the peer has switched (responder of a rekey, strongSwan's "registered" outbound). */
+  deferredOutbound?: SaSpec;
+  /** Absolute times (ms) of the soft (rekey) and hard lifetime, for timers that survive an IKE_SA rekey. */
+  rekeyAt?: number;
+  expireAt?: number;
   config: ChildConfig;
   reqid: number;
   /** Our inbound SPI (the one we allocated) and the peer's (our outbound). */
@@ -54,6 +81,11 @@ export interface ChildSa {
   encap: boolean;
   installedSas: SaId[];
   installedPolicies: PolicySpec[];
+  /**
+   * The installed SAs in full, keys included: an address change on a dataplane without migrate()
+   * re-installs them with the same SPIs and keys (RFC 4555 §3.5). Absent: the CHILD_SA cannot move.
+   */
+  saSpecs?: SaSpec[];
   routes: string[];
   createdAt: number;
 }
@@ -114,6 +146,12 @@ export interface IkeSa {
   outbox: QueuedRequest[];
   /** When the peer last sent an authenticated message (for liveness checks). */
   lastInboundAt?: number;
+  /** When we last sent an IKE message to the peer (NAT-T keepalives are only sent after silence). */
+  lastOutboundAt?: number;
+  /** MOBIKE negotiated (RFC 4555 §3.2): address changes come only from UPDATE_SA_ADDRESSES. */
+  mobike?: boolean;
+  /** The peer's other addresses from N(ADDITIONAL_IP4/6_ADDRESS) (RFC 4555 §3.6); [] after N(NO_ADDITIONAL_ADDRESSES). */
+  peerAddresses?: string[];
   /** Digest of fragment 1 of the request being reassembled: what a retransmit is compared with. */
   firstFragmentDigest?: Uint8Array;
   localId?: IkeIdentity;
@@ -137,6 +175,16 @@ export interface IkeSa {
   ivCounter: bigint;
   /** Serial execution: all work for one SA is chained here (architecture §12.19). */
   queue: Promise<void>;
+  /**
+   * We are the original initiator of this IKE_SA: true only for an IKE_SA we created by rekeying
+   * (RFC 7296 §2.18: the rekey initiator becomes the new SA's initiator). Flips the I flag, the
+   * SK_e/SK_a directions and which SPI is ours. Undefined = responder.
+   */
+  weInitiated?: boolean;
+  /** Our own IKE_SA rekey in flight (collision handling, RFC 7296 §2.8.2). */
+  ikeRekey?: OwnIkeRekey;
+  /** The IKE_SA that replaced this one (phase 'rekeyed'). */
+  rekeyedTo?: IkeSa;
 }
 
 export function transition(sa: IkeSa, next: IkePhase, reason: string): void {
@@ -146,4 +194,19 @@ export function transition(sa: IkeSa, next: IkePhase, reason: string): void {
   }
   sa.log.info({ from: sa.phase, to: next, reason }, `IKE_SA ${sa.label} ${sa.phase} -> ${next}: ${reason}`);
   sa.phase = next;
+}
+
+/** SK_e/SK_a for what we send: SK_er/SK_ar as original responder, SK_ei/SK_ai as initiator (RFC 7296 §2.14). */
+export function ownSkKeys(sa: IkeSa): { enc: Uint8Array; integ: Uint8Array } {
+  return sa.weInitiated ? { enc: sa.keys.skEi, integ: sa.keys.skAi } : { enc: sa.keys.skEr, integ: sa.keys.skAr };
+}
+
+/** SK_e/SK_a for what the peer sends. */
+export function peerSkKeys(sa: IkeSa): { enc: Uint8Array; integ: Uint8Array } {
+  return sa.weInitiated ? { enc: sa.keys.skEr, integ: sa.keys.skAr } : { enc: sa.keys.skEi, integ: sa.keys.skAi };
+}
+
+/** The Initiator flag (0x08) of every message we send in this IKE_SA (RFC 7296 §3.1). */
+export function ownInitiatorFlag(sa: IkeSa): number {
+  return sa.weInitiated ? 0x08 : 0;
 }

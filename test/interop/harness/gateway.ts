@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CharonInstance } from './charon.js';
 import { GW_WAN_V4, GW_WAN_V6 } from './netns.js';
 import { run, spawnTracked, tail, waitFor } from './proc.js';
-import type { TrackedProcess } from './proc.js';
+import type { RunResult, TrackedProcess } from './proc.js';
 import { parseRawSection } from './swanctl-format.js';
 
 /** Repository root, computed from this file's location (test/interop/harness/). */
@@ -277,5 +277,189 @@ export async function startStrongswanResponder(opts: GatewayOptions): Promise<Ga
       return status;
     },
     describe: () => `strongSwan reference responder in ${opts.ns}\n--- charon.log ---\n${tail(charon.log(), 10_000)}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// ikegate with its embedded default configuration (`ikegate run` without --config).
+
+/** What `ikegate run` prints on stderr when it runs the embedded default configuration. */
+export interface DefaultConnectionInfo {
+  stateDir: string | undefined;
+  caCertPath: string | undefined;
+  /** "AB:CD:…" (SHA-256 of the CA certificate's DER). */
+  caFingerprint: string | undefined;
+  /** From `user 'NAME', password 'PW'` (first start only). */
+  user: string | undefined;
+  password: string | undefined;
+  /** From `users are in FILE` (later starts) or the first-start line. */
+  usersFile: string | undefined;
+  /** `Connect to one of: …`. */
+  connectTo: string[];
+}
+
+export function parseDefaultConnectionInfo(text: string): DefaultConnectionInfo {
+  const m = (re: RegExp): string | undefined => re.exec(text)?.[1];
+  const pw = /user '([^']+)', password '([^']*)'/.exec(text);
+  return {
+    stateDir: m(/running its embedded default configuration \(state in (.+?)\)\./),
+    caCertPath: m(/CA certificate[^:\n]*:\s*(\S+)/),
+    caFingerprint: m(/CA SHA-256 fingerprint:\s*([0-9A-Fa-f:]+)/),
+    user: pw?.[1],
+    password: pw?.[2],
+    usersFile: m(/users are in (\S+?)\)?$/m),
+    connectTo: (m(/Connect to one of:\s*(.+?) \(IKEv2/) ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  };
+}
+
+export interface DefaultGatewayOptions {
+  /** Gateway namespace (topology.gw.ns). */
+  ns: string;
+  /** IKEGATE_STATE_DIR (created if missing; reused as it is otherwise). */
+  stateDir: string;
+  /**
+   * Directory bind-mounted over /run inside the daemon's private mount namespace (created);
+   * the control socket /run/ikegate/ikegate.sock appears as RUNDIR/ikegate/ikegate.sock.
+   * Default: <stateDir>/../run-<ns>.
+   */
+  runDir?: string;
+  /** How long to wait for `ikegate ready` and the connection info (default 20 s). */
+  readyTimeoutMs?: number;
+}
+
+export interface DefaultGateway extends Gateway {
+  readonly stateDir: string;
+  /** PID of the daemon (node itself: ip netns exec, unshare and sh all exec). */
+  readonly pid: number;
+  /** The host-side path of the daemon's /run. */
+  readonly runDir: string;
+  /** Everything the daemon wrote on stderr (the connection info, errors). */
+  stderrText(): string;
+  /** The parsed connection info of this start. */
+  readonly info: DefaultConnectionInfo;
+  /** Runs `node cli.js ARGS` inside the daemon's network and mount namespaces (nsenter). */
+  cli(args: readonly string[], opts?: { check?: boolean; timeoutMs?: number }): Promise<RunResult>;
+}
+
+/** `node cli.js ARGS` with IKEGATE_STATE_DIR set, outside any namespace (e.g. `cert issue`). */
+export function ikegateCli(
+  args: readonly string[],
+  opts: { stateDir?: string; check?: boolean; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return run([process.execPath, DAEMON_CLI, ...args], {
+    env: opts.stateDir !== undefined ? { IKEGATE_STATE_DIR: opts.stateDir } : {},
+    check: opts.check ?? true,
+    timeoutMs: opts.timeoutMs ?? 20_000,
+  });
+}
+
+/**
+ * Starts `ikegate run` WITHOUT --config (the embedded default: it listens on 0.0.0.0 and ::,
+ * its control socket is /run/ikegate/ikegate.sock) inside the namespace and a private mount
+ * namespace whose /run is a bind mount of runDir, with IKEGATE_STATE_DIR = stateDir. Waits for
+ * the `ikegate ready` log line and the connection info on stderr. listSas() runs
+ * `list-sas --json` without --socket inside the daemon's namespaces, so it exercises the
+ * default socket path.
+ */
+export async function startIkegateDefault(opts: DefaultGatewayOptions): Promise<DefaultGateway> {
+  if (!existsSync(DAEMON_CLI)) {
+    throw new Error(`ikegate is not built: ${DAEMON_CLI} does not exist (run \`npm run build\` first)`);
+  }
+  mkdirSync(opts.stateDir, { recursive: true });
+  const runDir = opts.runDir ?? join(dirname(opts.stateDir), `run-${opts.ns}`);
+  mkdirSync(runDir, { recursive: true });
+
+  const lines: LogLine[] = [];
+  let text = '';
+  let stderr = '';
+  let partial = '';
+  const onStdout = (chunk: string): void => {
+    text += chunk;
+    partial += chunk;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) {
+      if (p.trim() === '') continue;
+      try {
+        const v = JSON.parse(p) as unknown;
+        lines.push(typeof v === 'object' && v !== null ? (v as LogLine) : { msg: p });
+      } catch {
+        lines.push({ msg: p, unparsed: true });
+      }
+    }
+  };
+  const script = 'mount --bind "$1" /run || exit 97; shift; exec "$@"';
+  const proc: TrackedProcess = spawnTracked(
+    `ikegate-default@${opts.ns}`,
+    [
+      'ip', 'netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', '--',
+      'sh', '-c', script, 'sh', runDir, process.execPath, DAEMON_CLI, 'run',
+    ],
+    {
+      env: { IKEGATE_STATE_DIR: opts.stateDir },
+      onStdout,
+      onStderr: (c) => {
+        stderr += c;
+        text += c;
+      },
+    },
+  );
+  let status: number | string | undefined;
+  void proc.exited.then((s) => (status = s));
+  const describe = (): string =>
+    `ikegate (default config, state ${opts.stateDir}) in ${opts.ns} (${proc.hasExited() ? `exited: ${String(status)}` : 'running'})\n--- ikegate output ---\n${tail(text, 10_000)}`;
+
+  const cli: DefaultGateway['cli'] = (args, o = {}) =>
+    run(['nsenter', '--target', String(proc.pid), '--mount', '--net', '--', process.execPath, DAEMON_CLI, ...args], {
+      env: { IKEGATE_STATE_DIR: opts.stateDir },
+      check: o.check ?? true,
+      timeoutMs: o.timeoutMs ?? 15_000,
+    });
+
+  try {
+    await waitFor(
+      "ikegate's `ikegate ready` log line and its connection info on stderr",
+      () => {
+        if (proc.hasExited()) throw new Error(`ikegate exited (${String(status)}) before it was ready`);
+        return lines.some((l) => l.msg === 'ikegate ready') && /Connect to one of: .*\n/.test(stderr);
+      },
+      opts.readyTimeoutMs ?? 20_000,
+      50,
+    );
+  } catch (e) {
+    await proc.stop(2000);
+    throw new Error(`${(e as Error).message}\n${describe()}`);
+  }
+
+  return {
+    kind: 'ikegate',
+    ns: opts.ns,
+    configPath: '<embedded default config>',
+    controlSocket: join(runDir, 'ikegate', 'ikegate.sock'),
+    stateDir: opts.stateDir,
+    pid: proc.pid,
+    runDir,
+    info: parseDefaultConnectionInfo(stderr),
+    stderrText: () => stderr,
+    cli,
+    logLines: () => lines,
+    logText: () => text,
+    findLog: (pred) => lines.find(pred),
+    waitForLog: (what, pred, timeoutMs = 10_000) =>
+      waitFor(`gateway log: ${what}`, () => lines.find(pred), timeoutMs, 50),
+    listSas: async () => {
+      if (proc.hasExited()) throw new Error(`list-sas: the daemon is gone\n${describe()}`);
+      const r = await cli(['list-sas', '--json']);
+      const v = JSON.parse(r.stdout) as unknown;
+      if (!Array.isArray(v)) throw new Error(`list-sas --json did not print an array:\n${r.stdout}`);
+      return v as Array<Record<string, unknown>>;
+    },
+    isRunning: () => !proc.hasExited(),
+    exitStatus: () => status,
+    stop: async () => proc.stop(10_000),
+    describe,
   };
 }

@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 export const CHARON_PATH = process.env.IKEGATE_CHARON ?? '/usr/lib/ipsec/charon';
 export const PLUGIN_DIR = '/usr/lib/ipsec/plugins';
 
-export type Tool = 'charon' | 'swanctl' | 'pki' | 'ip' | 'nft' | 'unshare' | 'ping';
+export type Tool = 'charon' | 'swanctl' | 'pki' | 'ip' | 'nft' | 'unshare' | 'ping' | 'nsenter' | 'openssl';
 
 const DEBIAN_PACKAGES: Record<Tool, string> = {
   charon: 'strongswan-charon libcharon-extra-plugins libcharon-extauth-plugins libstrongswan-standard-plugins libstrongswan-extra-plugins',
@@ -16,6 +16,8 @@ const DEBIAN_PACKAGES: Record<Tool, string> = {
   nft: 'nftables',
   unshare: 'util-linux',
   ping: 'iputils-ping',
+  nsenter: 'util-linux',
+  openssl: 'openssl',
 };
 
 /** Plugins the harness loads; a missing .so means a missing Debian package. */

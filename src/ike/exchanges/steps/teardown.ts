@@ -4,6 +4,7 @@ import type { IkeSa, ChildSa } from '../../sa/ike-sa.js';
 import { transition } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
 import { emitChildEvent } from './child-events.js';
+import { wipe } from '../../../crypto/bytes.js';
 
 export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
   const dp = ctx.ports.dataplane;
@@ -30,9 +31,18 @@ export async function teardownIkeSa(ctx: EngineContext, sa: IkeSa, reason: strin
   for (const child of [...sa.children]) await removeChild(ctx, sa, child, reason);
   for (const lease of sa.leases) ctx.pools.release(lease.pool, lease.key, lease.address);
   sa.leases = [];
+  releaseEap(sa);
   transition(sa, 'dead', reason);
   ctx.engine.unregister(sa);
   ctx.ports.events?.ikeDown?.({ id: sa.id, reason });
+}
+
+/** Drops the EAP conversation of an IKE_SA (its TLS session, the MSK): nothing needs them after IKE_AUTH. */
+export function releaseEap(sa: IkeSa): void {
+  if (!sa.eap) return;
+  sa.eap.conversation.close();
+  wipe(sa.eap.result?.msk);
+  delete sa.eap;
 }
 
 export function hex8(n: number): string {
