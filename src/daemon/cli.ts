@@ -32,9 +32,14 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/** Interfaces whose addresses clients never connect to (containers, bridges, tunnels, our TUN). */
+const INTERNAL_INTERFACE = /^(docker|br-|veth|virbr|cni|flannel|cali|tun|tap|wg|ikegate)/;
+
+/** The addresses a client may type to reach this host: the default server certificate names them. */
 function hostAddresses(): string[] {
   const out: string[] = [];
-  for (const list of Object.values(networkInterfaces())) {
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    if (INTERNAL_INTERFACE.test(name)) continue;
     for (const a of list ?? []) if (!a.internal && !a.address.toLowerCase().startsWith('fe80')) out.push(a.address);
   }
   return out;

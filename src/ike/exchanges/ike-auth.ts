@@ -7,7 +7,8 @@
 //   HDR, SK { EAP }  -->  <--  HDR, SK { EAP }   …   HDR, SK { AUTH }  -->  <--  HDR, SK { AUTH, [CP], SAr2, TSi, TSr }
 // Peer authentication failures are answered with AUTHENTICATION_FAILED and the SA dies with
 // nothing installed; CHILD_SA failures are notified while the IKE_SA is kept (§1.2).
-import { bytesEqual } from '../../crypto/bytes.js';
+import { bytesEqual, toHex } from '../../crypto/bytes.js';
+import { certificateMatchesIdentity } from '../../credentials/match.js';
 import type { LocalCredential } from '../../credentials/store.js';
 import { formatEndpoint } from '../../net/endpoint.js';
 import { formatIdentity, parseIdentity } from '../../policy/identity.js';
@@ -60,8 +61,14 @@ export async function handleIkeAuth(ctx: EngineContext, sa: IkeSa, m: Inbound): 
 }
 
 /** Our IDr: the configured local id, else the certificate's first identity (its subject DN), else our address. */
-function localIdentity(sa: IkeSa, round: AuthRound, cred: LocalCredential | undefined): IkeIdentity {
+/**
+ * Our IDr: the configured local id; else the identity the client asked for (IDr) when our
+ * certificate proves it — clients that name the gateway by the address or host name they
+ * typed check exactly that —; else the certificate's first identity (its subject DN); else our address.
+ */
+function localIdentity(sa: IkeSa, round: AuthRound, cred: LocalCredential | undefined, requested: IkeIdentity | undefined): IkeIdentity {
   if (!round.id.any) return round.id.id;
+  if (cred && requested && certificateMatchesIdentity(cred.cert, requested)) return requested;
   if (cred && cred.identities[0]) return cred.identities[0];
   return parseIdentity(sa.local.address);
 }
@@ -82,7 +89,7 @@ async function firstRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<
   const conn = selection.connection;
   sa.conn = conn;
   sa.label = `${conn.name}[${sa.serial}]`;
-  sa.log = sa.log.child({ ike: sa.label });
+  sa.log = ctx.ports.log.child({ ike: sa.label, ispi: toHex(sa.ispi), rspi: toHex(sa.rspi) });
   sa.log.info(`selected connection '${conn.name}' for peer '${remoteText}'${claimedLocal ? ` (IDr '${formatIdentity(claimedLocal)}')` : ''}`);
   const localRound = conn.local[0]!;
   const remoteRound = conn.remote[0]!;
@@ -96,7 +103,7 @@ async function firstRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<
     cred = ctx.ports.credentials.localCredential(localRound.id.any ? claimedLocal : localRound.id.id, keyIds);
     if (!cred) throw authFailed(`no certificate with a private key for connection '${conn.name}'`);
   }
-  const localId = localIdentity(sa, localRound, cred);
+  const localId = localIdentity(sa, localRound, cred, claimedLocal);
   sa.localId = localId;
   sa.remoteId = remoteId;
 

@@ -3,7 +3,7 @@
 // An empty request is a liveness check and gets an empty response. Deleting the IKE_SA is
 // answered with an empty response and then everything of the SA goes; deleting CHILD_SAs is
 // answered with a Delete payload naming our inbound SPIs of the same pairs (§1.4.1).
-import { ExchangeType, NotifyType, ProtocolId } from '../constants.js';
+import { ExchangeType, NotifyType, ProtocolId, notifyName } from '../constants.js';
 import type { Payload } from '../codec/payload.js';
 import { validatePayloads } from '../codec/message.js';
 import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
@@ -46,6 +46,14 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   }
   // RFC 4555: address updates, address lists, COOKIE2 and NAT-D liveness checks.
   if (isMobikeInformational(m.inner)) return handleMobikeInformational(ctx, sa, m);
+  // RFC 7296 §2.21.2: an initiator that rejects our authentication (our certificate or identity)
+  // says so with AUTHENTICATION_FAILED after IKE_AUTH; the SA is of no use to anyone.
+  if (allOf(m.inner, 'notify').some((n) => n.notify === NotifyType.AUTHENTICATION_FAILED)) {
+    sa.log.warn(`peer ${sa.label} rejected our authentication (AUTHENTICATION_FAILED): check the server certificate, its names and the client's trusted CAs`);
+    ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
+    await teardownIkeSa(ctx, sa, 'peer rejected our authentication', false);
+    return;
+  }
   const deletes = allOf(m.inner, 'delete');
   if (deletes.some((d) => d.protocol === ProtocolId.IKE)) {
     sa.log.info(`peer deleted IKE_SA ${sa.label}`);
@@ -72,7 +80,7 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   }
   if (ours.length > 0) response.push({ kind: 'delete', critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: ours });
   for (const n of allOf(m.inner, 'notify')) {
-    if (n.notify < 16384) sa.log.warn(`peer reported error notify ${n.notify} in INFORMATIONAL`);
+    if (n.notify < 16384) sa.log.warn(`peer reported error notify ${notifyName(n.notify)} in INFORMATIONAL`);
   }
   ctx.engine.respond(sa, m.datagram, m.header, response, m.digest);
 }

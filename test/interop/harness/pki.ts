@@ -23,6 +23,11 @@ export interface PkiClientSpec {
    * user when it differs from id.
    */
   extraSans?: string[];
+  /**
+   * Issue the certificate through this many intermediate CAs (root -> im1 -> … -> client). The
+   * intermediates go only to the client (x509ca/), so the gateway learns them from CERT payloads.
+   */
+  intermediates?: number;
 }
 
 export interface PkiOptions {
@@ -49,6 +54,8 @@ export interface IssuedCert {
   /** Paths to the PEM certificate and PEM private key. */
   cert: string;
   key: string;
+  /** Intermediate CA certificates (PEM paths), issuer of the end entity first. */
+  chain: string[];
 }
 
 export interface Pki {
@@ -132,17 +139,25 @@ export async function createPki(opts: PkiOptions): Promise<Pki> {
     ...opts.gatewayIps.flatMap((a) => ['--san', a]),
     '--flag', 'serverAuth', '--flag', 'ikeIntermediate',
   ]);
-  const gateway: IssuedCert = { name: 'server', id: gwId, type: gwType, untrusted: false, ...gwFiles };
+  const gateway: IssuedCert = { name: 'server', id: gwId, type: gwType, untrusted: false, chain: [], ...gwFiles };
 
   const clients: Record<string, IssuedCert> = {};
   await Promise.all(
     opts.clients.map(async (c) => {
+      let issuer = c.untrusted ? 'untrusted-ca' : 'ca';
+      const chain: string[] = [];
+      for (let i = 1; i <= (c.intermediates ?? 0); i++) {
+        const stem = `${c.name}-im${i}`;
+        const im = await issue(stem, c.type, `${stem}.ca.example.org`, issuer, ['--ca']);
+        chain.unshift(im.cert);
+        issuer = stem;
+      }
       // clientAuth EKU + SAN = id: what an EAP-TLS server (strongSwan, Windows NPS) checks
-      const files = await issue(c.name, c.type, c.id, c.untrusted ? 'untrusted-ca' : 'ca', [
+      const files = await issue(c.name, c.type, c.id, issuer, [
         ...(c.extraSans ?? []).flatMap((san) => ['--san', san]),
         '--flag', 'clientAuth',
       ]);
-      clients[c.name] = { name: c.name, id: c.id, type: c.type, untrusted: c.untrusted ?? false, ...files };
+      clients[c.name] = { name: c.name, id: c.id, type: c.type, untrusted: c.untrusted ?? false, chain, ...files };
     }),
   );
 
@@ -168,6 +183,7 @@ export async function createPki(opts: PkiOptions): Promise<Pki> {
       copyFileSync(c.cert, join(credDir, 'x509', `${name}.pem`));
       copyFileSync(c.key, join(credDir, 'private', `${name}.key`));
       copyFileSync(caCert, join(credDir, 'x509ca', 'ca.pem'));
+      c.chain.forEach((im, i) => copyFileSync(im, join(credDir, 'x509ca', `${name}-im${i + 1}.pem`)));
     },
     writeTrustDir(credDir) {
       layout(credDir);
