@@ -8,6 +8,7 @@ import { eapBenches } from './eap.js';
 import { opensslSpeed, opensslVersion } from './openssl.js';
 import { espMain } from './esp.js';
 import { runEapTlsBench } from './eap-tls.js';
+import { runHandshakeBench } from './handshake.js';
 
 function main(): void {
   if (process.argv[2] === 'esp') return espMain(process.argv[3]); // userspace ESP dataplane (bench/esp.ts)
@@ -15,6 +16,11 @@ function main(): void {
   // `node dist-bench/bench/run.js eap-tls`: full EAP-TLS handshakes (async, own table).
   if (filter === 'eap-tls') {
     void runEapTlsBench();
+    return;
+  }
+  // `node dist-bench/bench/run.js handshake`: ikegate vs strongSwan over UDP in namespaces (bench/handshake.ts).
+  if (filter === 'handshake') {
+    void runHandshakeBench();
     return;
   }
   const cases = [...cryptoBenches(), ...eapBenches()].filter((c) => `${c.algorithm} ${c.impl} ${c.operation}`.toLowerCase().includes(filter));

@@ -358,7 +358,9 @@ class Loader {
       overTime,
       randTime,
       // 'no' stays distinct from 'never': strongSwan's 'no' still honours INITIAL_CONTACT.
-      unique: this.get(cs, 'unique', p, (s) => parseEnum(s, ['never', 'no', 'replace', 'keep'] as const)) ?? 'no',
+      // ikegate defaults to replace (strongSwan: no): a user reconnecting after a network change
+      // must not keep a stale SA holding a second virtual IP.
+      unique: this.get(cs, 'unique', p, (s) => parseEnum(s, ['never', 'no', 'replace', 'keep'] as const)) ?? 'replace',
       // Product rule: clients that send no CERTREQ (Apple) still need our certificate, so with
       // local pubkey auth the default is 'always' instead of swanctl's 'ifasked'.
       sendCert: sendCertV ?? (local[0]?.auth === 'pubkey' ? 'always' : 'ifasked'),

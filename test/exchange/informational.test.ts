@@ -94,8 +94,9 @@ describe('INFORMATIONAL', () => {
     expect(gw.errors()).toEqual([]);
   });
 
-  it('without INITIAL_CONTACT a second IKE_SA of the same identity coexists', async () => {
-    const { gw } = await established();
+  it('with unique = never and without INITIAL_CONTACT a second IKE_SA of the same identity coexists', async () => {
+    const gw = makeGateway(pskConfig({ extra: 'unique = never' }));
+    await new TestInitiator(gw).connect(ALICE);
     const again = new TestInitiator(gw, { local: endpoint('198.51.100.10', 4501) });
     await again.connect(ALICE);
     await gw.settle();

@@ -81,6 +81,11 @@ export interface InitiatorOptions {
   /** N(SIGNATURE_HASH_ALGORITHMS) content (RFC 7427 §4); false = do not send. Default SHA2-256/384/512. */
   signatureHashes?: number[] | false;
   rng?: Rng;
+  /**
+   * The KE value to offer instead of a fresh one. A load generator shares one per group among
+   * many initiators (RFC 7296 §2.12 allows reusing DH values); it must not be wiped meanwhile.
+   */
+  keyExchange?: KeyExchange;
 }
 
 export type InitOutcome =
@@ -137,6 +142,8 @@ export interface AuthOptions {
   extraInner?: Payload[];
   /** Send as RFC 7383 fragments of at most this many bytes per datagram. */
   fragmentSize?: number;
+  /** Childless IKE_SA (RFC 6023 §4): no SAi2, TSi or TSr, so no CHILD_SA is made in IKE_AUTH. */
+  childless?: boolean;
   /** Deliver the fragments in a shuffled order (a fixed permutation: reversed, then odd/even interleaved). */
   shuffle?: boolean;
 }
@@ -329,8 +336,8 @@ export class TestInitiator {
     this.ispi = this.rng.bytes(8);
     this.ni = this.rng.bytes(32);
     const first = parseProposal((opts.ike ?? ['aes256gcm16-prfsha256-x25519'])[0]!, 'ike');
-    this.keGroup = opts.keGroup ?? first.ke[0]!;
-    this.kex = keGroupFor(this.keGroup).create();
+    this.keGroup = opts.keyExchange?.group ?? opts.keGroup ?? first.ke[0]!;
+    this.kex = opts.keyExchange ?? keGroupFor(this.keGroup).create();
   }
 
   get remote(): Endpoint {
@@ -584,6 +591,10 @@ export class TestInitiator {
       if (cp.v6) attributes.push({ type: CpAttr.INTERNAL_IP6_ADDRESS, value: new Uint8Array(0) });
       if (cp.v6 && cp.dns) attributes.push({ type: CpAttr.INTERNAL_IP6_DNS, value: new Uint8Array(0) });
       inner.push({ kind: 'cp', critical: false, cfgType: CfgType.CFG_REQUEST, attributes });
+    }
+    if (o.childless) {
+      inner.push(...(o.extraInner ?? []));
+      return inner;
     }
     this.childSpi = (u32(this.rng.bytes(4)) | 0x01000000) >>> 0;
     const espSpecs = (o.esp ?? DEFAULT_ESP).map((t) => parseProposal(t, 'esp'));

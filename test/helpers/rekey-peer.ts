@@ -58,7 +58,7 @@ export interface PendingIke {
   kex: KeyExchange;
 }
 
-function notify(type: number, data = new Uint8Array(0), protocol = 0, spi = new Uint8Array(0)): PayloadOf<'notify'> {
+function notify(type: number, data: Uint8Array = new Uint8Array(0), protocol = 0, spi: Uint8Array = new Uint8Array(0)): PayloadOf<'notify'> {
   return { kind: 'notify', critical: false, protocol, spi, notify: type, data };
 }
 
@@ -303,7 +303,6 @@ export function outgoing(gw: Gateway, to: Endpoint): Uint8Array[] {
     .map((d) => d.bytes);
 }
 
-export { ExchangeType };
 
 export interface RekeyConfigOptions {
   esp?: string;

@@ -205,7 +205,7 @@ describe('defaults', () => {
       reauthTime: 0,
       overTime: 1440,
       randTime: 1440,
-      unique: 'no',
+      unique: 'replace', // ikegate's default (strongSwan's is no)
       keyingTries: 1,
       sendCertreq: true,
       sendCert: 'always', // local auth defaults to pubkey
