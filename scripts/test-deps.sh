@@ -12,7 +12,7 @@ PACKAGES=(
   libcharon-extra-plugins libcharon-extauth-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   iproute2 nftables iputils-ping procps util-linux openssl ca-certificates
-  qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio kmod lz4
+  qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio kmod lz4   # test/vm: kernel ESP in a QEMU guest
 )
 
 missing=()

@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log/logger.js';
 import { RateLimitedLog } from '../log/logger.js';
 import { endpoint, type Endpoint } from '../net/endpoint.js';
-import type { Dataplane, DataplaneEvent, PolicySpec, RouteSpec, SaId, SaSpec, SaUsage } from '../xfrm/dataplane.js';
+import type { Dataplane, DataplaneEvent, MigrateSpec, PolicySpec, RouteSpec, SaId, SaSpec, SaUsage } from '../xfrm/dataplane.js';
 import { createTransform, UnsupportedAlgorithmError } from './ciphers.js';
 import { EspSa, NEXT_HEADER_IPV4, NEXT_HEADER_IPV6, NEXT_HEADER_NONE, readEspHeader } from './esp.js';
 import { MAX_REPLAY_WINDOW } from './replay.js';
@@ -273,6 +273,44 @@ export class UserspaceDataplane implements Dataplane {
     if (!e) return undefined;
     const u = e.esp.usage;
     return { bytes: u.bytes, packets: u.packets, ...(u.lastUse !== undefined ? { lastUse: u.lastUse } : {}) };
+  }
+
+  /**
+   * MOBIKE or a NAT mapping change (RFC 4555 §3.5, RFC 7296 §2.23): moves the SAs of CHILD_SA
+   * `reqid` to new outer addresses in place. The ESP state stays: outbound sequence numbers,
+   * anti-replay windows, usage and lifetime timers. (A delete and re-install would restart our
+   * outbound sequence numbers at 1, which a peer that updated its SAs in place drops as replays
+   * until they pass the highest it has seen.) UDP ports stay; the policies hold no outer addresses.
+   * SAs of the reqid already at `to` count as moved, so a second call for a CHILD_SA sharing the
+   * reqid (the old one during a rekey) succeeds.
+   */
+  async migrate(spec: MigrateSpec): Promise<void> {
+    const canonical = (ends: MigrateSpec['from']) => ({ local: endpoint(ends.local, 0).address, remote: endpoint(ends.remote, 0).address });
+    const m = { reqid: spec.reqid, from: canonical(spec.from), to: canonical(spec.to) };
+    const ofReqid = [...this.sas.values()].filter((e) => e.reqid === m.reqid);
+    const at = (e: SaEntry, ends: MigrateSpec['from']) => e.local.address === ends.local && e.remote.address === ends.remote;
+    const moving = ofReqid.filter((e) => at(e, m.from));
+    if (moving.length === 0) {
+      if (ofReqid.some((e) => at(e, m.to))) return;
+      throw new Error(`migrate: no SAs with reqid ${m.reqid} between ${m.from.local} and ${m.from.remote}`);
+    }
+    const moved = moving.map((e) => {
+      const id: SaId = e.direction === 'in' ? { ...e.id, src: m.to.remote, dst: m.to.local } : { ...e.id, src: m.to.local, dst: m.to.remote };
+      return { e, id, key: saKey(id) };
+    });
+    for (const { e, key } of moved) {
+      const other = this.sas.get(key);
+      if (other && other !== e && !moving.includes(other)) throw new Error(`migrate: SA ${hex8(e.id.spi)} to ${m.to.local} === ${m.to.remote}: an SA with this SPI and destination exists`);
+    }
+    for (const { e } of moved) this.sas.delete(e.key);
+    for (const { e, id, key } of moved) {
+      e.id = id;
+      e.key = key;
+      e.local = endpoint(m.to.local, e.local.port);
+      e.remote = endpoint(m.to.remote, e.remote.port);
+      this.sas.set(key, e);
+    }
+    this.log.debug({ reqid: m.reqid, spis: moved.map(({ e }) => hex8(e.id.spi)), from: m.from, to: m.to }, `migrated the SAs of reqid ${m.reqid} to ${m.to.local} === ${m.to.remote}`);
   }
 
   private remove(e: SaEntry): void {

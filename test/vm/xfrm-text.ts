@@ -99,3 +99,10 @@ export function parseXfrmPolicies(output: string): XfrmPolicyText[] {
     return p;
   });
 }
+
+/** kernel-esp-guest.sh's xfrm_view output: `ip -s xfrm state`, a `=== policies` line, `ip xfrm policy`. */
+export function splitXfrmView(output: string): { states: string; policies: string } {
+  const i = output.search(/^=== policies$/m);
+  if (i < 0) return { states: output, policies: '' };
+  return { states: output.slice(0, i), policies: output.slice(i).replace(/^=== policies\n?/, '') };
+}

@@ -162,6 +162,8 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
     response.push(notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(header.ispi, rspi, d.remote)));
   }
   if (peerFrag && fragmentation) response.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
+  // RFC 6023: we accept an IKE_AUTH without SA/TSi/TSr (no CHILD_SA), so say so when asked.
+  if (findNotify(payloads, NotifyType.CHILDLESS_IKEV2_SUPPORTED)) response.push(notify(NotifyType.CHILDLESS_IKEV2_SUPPORTED));
   if (hashAlgs && signatureAuth) response.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, u16List(OUR_HASH_ALGORITHMS)));
   if (remoteCerts) {
     const ids = ctx.ports.credentials.caKeyIds();

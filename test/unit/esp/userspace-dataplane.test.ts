@@ -361,6 +361,38 @@ describe('UserspaceDataplane: SPIs, refusals, routes, close', () => {
     expect(gw.dp.stats()).toMatchObject({ sas: 0, outboundPolicies: 0, routes: 0 });
   });
 
+  it('migrate() moves a CHILD_SA to new outer addresses in place: sequence numbers and replay state continue (MOBIKE)', async () => {
+    const { gw, client, spiGw, spiClient } = await tunnel();
+    const MOVED = '192.0.2.111';
+    for (let i = 0; i < 5; i++) gw.tun.inject(ipv4(LAN4, VIP4, 17, udp(2000 + i, 53)));
+    client.tun.inject(ipv4(VIP4, LAN4, 17, udp(53, 2000)));
+    expect(client.tun.written).toHaveLength(5);
+    // The client re-homed and updated its SAs in place; the gateway follows.
+    await client.dp.migrate({ reqid: 7, from: { local: CLIENT, remote: GW }, to: { local: MOVED, remote: GW } });
+    await gw.dp.migrate({ reqid: 1, from: { local: GW, remote: CLIENT }, to: { local: GW, remote: MOVED } });
+    // A second CHILD_SA of the same reqid (the old one during a rekey) finds them moved already.
+    await gw.dp.migrate({ reqid: 1, from: { local: GW, remote: CLIENT }, to: { local: GW, remote: MOVED } });
+    await expect(gw.dp.migrate({ reqid: 9, from: { local: GW, remote: CLIENT }, to: { local: GW, remote: MOVED } })).rejects.toThrow(/no SAs with reqid 9/);
+
+    for (let i = 0; i < 5; i++) gw.tun.inject(ipv4(LAN4, VIP4, 17, udp(3000 + i, 53)));
+    const last = gw.sent[gw.sent.length - 1]!;
+    expect(last.local).toEqual(endpoint(GW, 4500));
+    expect(last.remote).toEqual(endpoint(MOVED, 4500));
+    expect(last.bytes.readUInt32BE(0)).toBe(spiClient);
+    expect(last.bytes.readUInt32BE(4)).toBe(10); // RFC 4303 §3.3.3: the sequence number continues, not back to 1
+    expect(client.tun.written).toHaveLength(10); // none dropped as a replay by the peer
+    client.tun.inject(ipv4(VIP4, LAN4, 17, udp(53, 3000)));
+    expect(client.sent[client.sent.length - 1]?.local).toEqual(endpoint(MOVED, 4500));
+    expect(gw.tun.written).toHaveLength(2);
+    expect(gw.dp.stats().drops.replay + client.dp.stats().drops.replay).toBe(0);
+    // The SAs are found under their new ids only; lifetimes and usage stayed with them.
+    expect(await gw.dp.querySa({ src: GW, dst: CLIENT, spi: spiClient, proto: 'esp' })).toBeUndefined();
+    expect(await gw.dp.querySa({ src: GW, dst: MOVED, spi: spiClient, proto: 'esp' })).toMatchObject({ packets: 10 });
+    expect(await gw.dp.querySa({ src: MOVED, dst: GW, spi: spiGw, proto: 'esp' })).toMatchObject({ packets: 2 });
+    await gw.dp.deleteSa({ src: GW, dst: MOVED, spi: spiClient, proto: 'esp' });
+    expect(gw.dp.stats().sas).toBe(1);
+  });
+
   it('open() fails with one clear reason when the TUN device cannot be created', async () => {
     const log = createLogger('silent');
     const Broken = class {
