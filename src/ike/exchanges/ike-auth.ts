@@ -208,6 +208,10 @@ async function eapRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<vo
       throw authFailed(`final AUTH of '${state.result.identity}' after ${state.result.method} does not verify`);
     }
     sa.log.info(`authentication of '${state.result.identity}' with ${state.result.method} successful`);
+    // Only now is the EAP identity authenticated (both AUTH payloads bind it to this IKE_SA).
+    sa.eapIdentity = state.result.identity;
+    sa.eapMethod = state.result.method;
+    sa.remoteAuth = `${state.result.method} '${state.result.identity}'`;
     const response = ownAuth(ctx, sa, conn, state.cred, state.result.msk ?? 'none');
     await establish(ctx, sa, conn, state.firstInner, response, m);
     releaseEap(sa); // the MSK has done its work: both AUTH payloads are computed
@@ -222,9 +226,6 @@ async function eapRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<vo
       return;
     case 'success':
       state.result = { ...(outcome.msk ? { msk: outcome.msk } : {}), identity: outcome.identity, method: outcome.method };
-      sa.eapIdentity = outcome.identity;
-      sa.eapMethod = outcome.method;
-      sa.remoteAuth = `${outcome.method} '${outcome.identity}'`;
       ctx.engine.respond(sa, m.datagram, m.header, [{ kind: 'eap', critical: false, data: outcome.packet }], m.digest);
       return;
     case 'failure': {
