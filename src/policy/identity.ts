@@ -6,6 +6,7 @@ import type { IdentityPattern, IkeIdentity } from './policy.js';
 import { IdType } from '../ike/constants.js';
 import { bytesEqual, fromHex, toHex } from '../crypto/bytes.js';
 import { formatIp, parseIp } from '../net/address.js';
+import { parseName } from '../credentials/names.js';
 
 /** strongSwan's ID_ANY: not an IANA value, it only ever appears in configuration. */
 export const ID_ANY = 0;
@@ -130,18 +131,17 @@ export function dnToDer(text: string): Uint8Array {
   return rdnsToDer(parseDnString(text));
 }
 
-const STRING_TAGS = new Set([12, 19, 20, 22, 26, 27, 28, 30]); // UTF8, Printable, Teletex, IA5, Visible, General, Universal, BMP
 
 /**
  * Decodes a DER RDNSequence, e.g. from an attacker-supplied ID_DER_ASN1_DN. Throws Error with a
- * clear message on anything malformed; asn1js decodes iteratively over a bounded buffer, and
- * the structure walked here is fixed-depth, so it cannot loop.
+ * clear message on anything malformed; the DER reader is bounded and the structure fixed-depth,
+ * so it cannot loop.
  */
 export function dnFromDer(der: Uint8Array): Rdn[] {
   try {
     return decodeDn(der);
   } catch (e) {
-    // asn1js may throw its own errors (RangeError etc.) on hostile input: one error type out.
+    // One error type out, whatever the reader threw on hostile input.
     const msg = (e as Error).message ?? String(e);
     throw new Error(msg.startsWith('invalid DN') ? msg : `invalid DN: ${msg}`);
   }
@@ -149,37 +149,13 @@ export function dnFromDer(der: Uint8Array): Rdn[] {
 
 function decodeDn(der: Uint8Array): Rdn[] {
   if (der.length === 0 || der.length > 65535) throw new Error('invalid DN: bad length');
-  // Copy: `der` may be a Buffer view into a shared pool, and fromBER wants the whole ArrayBuffer.
-  const parsed = asn1js.fromBER(Uint8Array.from(der).buffer);
-  if (parsed.offset === -1 || parsed.offset !== der.length) throw new Error('invalid DN: not a single DER object');
-  const seq = parsed.result;
-  if (!(seq instanceof asn1js.Sequence)) throw new Error('invalid DN: not a SEQUENCE');
+  // The certificate code's DER Name reader (one parser for hostile Names); flattened here, with
+  // multi-valued RDN members marked `plus`.
   const out: Rdn[] = [];
-  for (const set of seq.valueBlock.value) {
-    if (!(set instanceof asn1js.Set) || set.valueBlock.value.length === 0) throw new Error('invalid DN: RDN is not a non-empty SET');
-    set.valueBlock.value.forEach((atv, k) => {
-      if (!(atv instanceof asn1js.Sequence) || atv.valueBlock.value.length !== 2) throw new Error('invalid DN: bad AttributeTypeAndValue');
-      const [type, val] = atv.valueBlock.value as [asn1js.BaseBlock, asn1js.BaseBlock];
-      if (!(type instanceof asn1js.ObjectIdentifier)) throw new Error('invalid DN: attribute type is not an OID');
-      const oid = type.valueBlock.toString();
-      let value: string;
-      const tag = val.idBlock.tagNumber;
-      const raw = new Uint8Array(val.valueBeforeDecodeView).subarray(val.idBlock.blockLength + val.lenBlock.blockLength);
-      if (val.idBlock.tagClass === 1 && STRING_TAGS.has(tag)) {
-        if (tag === 30) {
-          // BMPString: UTF-16BE.
-          let t = '';
-          for (let i = 0; i + 1 < raw.length; i += 2) t += String.fromCharCode(((raw[i] as number) << 8) | (raw[i + 1] as number));
-          value = t;
-        } else if (tag === 28) {
-          let t = '';
-          for (let i = 0; i + 3 < raw.length; i += 4) t += String.fromCodePoint(new DataView(raw.buffer, raw.byteOffset + i, 4).getUint32(0) % 0x110000);
-          value = t;
-        } else value = dec.decode(raw);
-      } else value = `#${toHex(new Uint8Array(val.valueBeforeDecodeView))}`;
-      out.push(k > 0 ? { oid, value, plus: true } : { oid, value });
-      if (out.length > MAX_RDNS) throw new Error('invalid DN: too many RDNs');
-    });
+  for (const set of parseName(der)) {
+    if (set.length === 0) throw new Error('invalid DN: RDN is not a non-empty SET');
+    set.forEach((atv, k) => out.push(k > 0 ? { oid: atv.oid, value: atv.value, plus: true } : { oid: atv.oid, value: atv.value }));
+    if (out.length > MAX_RDNS) throw new Error('invalid DN: too many RDNs');
   }
   return out;
 }

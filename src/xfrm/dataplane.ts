@@ -45,7 +45,13 @@ export interface PolicySpec {
 
 export interface RouteSpec {
   destination: string; // the client's virtual IP as /32 or /128
+  /** 0: the dataplane's own table (XfrmDataplane: routing_table, default 220; userspace: main). */
   table: number;
+  /**
+   * Route it along the path to the peer's outer address: the dataplane looks the next hop up
+   * (strongSwan's get_nexthop). A dataplane that routes into its own device may ignore it.
+   */
+  via?: { peer: string };
 }
 
 export interface SaUsage {
@@ -83,6 +89,7 @@ export interface Dataplane {
   querySa(id: SaId): Promise<SaUsage | undefined>;
   installPolicy(p: PolicySpec): Promise<void>;
   deletePolicy(p: PolicySpec): Promise<void>;
+  /** Reference-counted per (table, destination): each installRoute() needs its deleteRoute(). */
   installRoute(r: RouteSpec): Promise<void>;
   deleteRoute(r: RouteSpec): Promise<void>;
   /**

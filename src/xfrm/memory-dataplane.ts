@@ -10,6 +10,8 @@ export class MemoryDataplane implements Dataplane {
   readonly sas = new Map<string, SaSpec>();
   readonly policies = new Map<string, PolicySpec>();
   readonly routes = new Map<string, RouteSpec>();
+  /** installRoute() calls not yet matched by a deleteRoute(), per destination. */
+  readonly routeRefs = new Map<string, number>();
   /** Every call in order, for assertions on ordering (e.g. inbound SA before outbound). */
   readonly calls: string[] = [];
   private nextSpi = 0xc0000001;
@@ -45,12 +47,20 @@ export class MemoryDataplane implements Dataplane {
   }
 
   async installRoute(r: RouteSpec): Promise<void> {
-    this.calls.push(`installRoute ${r.destination}`);
+    this.calls.push(`installRoute ${r.destination}${r.via ? ` via ${r.via.peer}` : ''}`);
     this.routes.set(r.destination, r);
+    this.routeRefs.set(r.destination, (this.routeRefs.get(r.destination) ?? 0) + 1);
   }
 
   async deleteRoute(r: RouteSpec): Promise<void> {
     this.calls.push(`deleteRoute ${r.destination}`);
+    // Reference-counted like the real dataplanes: a route two CHILD_SAs need stays until both went.
+    const refs = (this.routeRefs.get(r.destination) ?? 1) - 1;
+    if (refs > 0) {
+      this.routeRefs.set(r.destination, refs);
+      return;
+    }
+    this.routeRefs.delete(r.destination);
     this.routes.delete(r.destination);
   }
 
@@ -68,5 +78,6 @@ export class MemoryDataplane implements Dataplane {
     this.sas.clear();
     this.policies.clear();
     this.routes.clear();
+    this.routeRefs.clear();
   }
 }

@@ -10,12 +10,33 @@
 //   reports it, but the output mark it applies is (mark & ~0) | (tag & 0) = mark: no effect on
 //   packets, unlike XFRMA_MARK (which changes lookups) or the reqid (chosen by the engine);
 // - policies have a priority in [policyPriorityBase, policyPriorityBase + POLICY_PRIORITY_SPAN);
-// - routes have rtm_protocol = routeProtocol.
+// - routes have rtm_protocol = routeProtocol, and so has the `ip rule` that sends lookups to the
+//   routing table (FRA_PROTOCOL, Linux 4.17+).
+//
+// Virtual-IP routes follow strongSwan's kernel-netlink (install_routes, charon.routing_table 220,
+// routing_table_prio 220): each goes into the routing table towards the next hop of the path to
+// the peer's outer address (RTM_GETROUTE), and one rule per family, "priority 220 lookup 220",
+// makes the table count. The route only has to exist: the XFRM out policy claims the packet
+// after the lookup and routes the ESP packet to the tunnel end itself.
 import { formatIp, parseIp } from '../net/address.js';
 import type { Dataplane, DataplaneEvent, PolicySpec, RouteSpec, SaId, SaSpec, SaUsage } from './dataplane.js';
 import type { NetlinkMessage, NlAttr } from './netlink/message.js';
 import { findAttr, messageAttrs, NetlinkProtocol, readU32, u32Attr } from './netlink/message.js';
-import { delRouteRequest, dumpRoutesRequest, newRouteRequest, parseRoute, RtmType } from './netlink/route.js';
+import type { RouteLookup, RuleSpec } from './netlink/route.js';
+import {
+  delRouteRequest,
+  delRuleRequest,
+  dumpRoutesRequest,
+  dumpRulesRequest,
+  FR_ACT_TO_TBL,
+  getRouteRequest,
+  newRouteRequest,
+  newRuleRequest,
+  parseRoute,
+  parseRouteLookup,
+  parseRule,
+  RtmType,
+} from './netlink/route.js';
 import type { NetlinkChannel, NetlinkTransport } from './netlink/socket.js';
 import { NetlinkError, NetlinkRequestSocket } from './netlink/socket.js';
 import {
@@ -72,6 +93,8 @@ const PRIORITY_CLASS = 0x800;
 export const XFRM_DATAPLANE_DEFAULTS = {
   /** strongSwan's charon.routing_table. */
   routingTable: 220,
+  /** strongSwan's charon.routing_table_prio: the `ip rule` priority of the table lookup. */
+  routingRulePriority: 220,
   /** Above strongSwan's whole range (PRIO_BASE 200000 << 3 << 2), so the two never interleave. */
   policyPriorityBase: 0x00a0_0000,
   /** strongSwan's kernel SPI range (get_spi: 0xc0000000 … 0xcfffffff). */
@@ -85,7 +108,11 @@ export const XFRM_DATAPLANE_DEFAULTS = {
 
 export interface XfrmDataplaneOptions {
   routingTable?: number;
-  /** How virtual-IP routes leave: the kernel needs an interface or a gateway for a unicast route. */
+  routingRulePriority?: number;
+  /**
+   * A fixed way out for every virtual-IP route (the kernel needs an interface or a gateway for a
+   * unicast route). Without it, a RouteSpec's `via.peer` is looked up (RTM_GETROUTE).
+   */
   routeVia?: { oif?: number; gateway?: string; prefsrc?: string };
   policyPriorityBase?: number;
   spiMin?: number;
@@ -128,7 +155,24 @@ export interface FlushResult {
   states: number;
   policies: number;
   routes: number;
+  rules: number;
 }
+
+interface RouteEntry {
+  table: number;
+  destination: string;
+  /** installRoute() calls not matched by deleteRoute() yet (CHILD_SAs sharing a virtual IP). */
+  refs: number;
+}
+
+/** The routing-table rule of one family: installed by us (removed on close), or found there. */
+interface RuleState {
+  spec: RuleSpec;
+  owned: boolean;
+}
+
+/** Tables every lookup consults anyway: no rule needed (RT_TABLE_DEFAULT, MAIN, LOCAL). */
+const BUILTIN_TABLES = new Set([253, 254, 255]);
 
 interface PolicyEntry {
   dir: 'in' | 'out' | 'fwd';
@@ -202,7 +246,9 @@ export class XfrmDataplane implements Dataplane {
   private readonly allocated = new Set<string>();
   private readonly sas = new Map<string, SaId>();
   private readonly policies = new Map<string, PolicyEntry>();
-  private readonly routes = new Map<string, RouteSpec>();
+  private readonly routes = new Map<string, RouteEntry>();
+  /** By "family table": pending or settled, so concurrent installRoute() calls add one rule. */
+  private readonly rules = new Map<string, Promise<RuleState>>();
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -467,23 +513,105 @@ export class XfrmDataplane implements Dataplane {
 
   // --- Routes ----------------------------------------------------------------------------------
 
+  /**
+   * Installs (or, when already there, counts another user of) the route of one virtual IP. Its
+   * way out: the static `routeVia` option if given, else the path to `r.via.peer`. The table's
+   * rule is added with the first route of a family.
+   */
   async installRoute(r: RouteSpec): Promise<void> {
     const ch = this.routeChannel();
-    const req = newRouteRequest({ destination: r.destination, table: r.table || this.opts.routingTable, protocol: this.opts.routeProtocol, ...this.opts.routeVia });
-    await this.rt(ch, req, `installing route ${r.destination} in table ${r.table || this.opts.routingTable}`);
-    this.routes.set(`${r.table || this.opts.routingTable} ${r.destination}`, r);
+    const table = r.table || this.opts.routingTable;
+    const key = `${table} ${r.destination}`;
+    const entry = this.routes.get(key);
+    if (entry) {
+      entry.refs++;
+      return;
+    }
+    const family = r.destination.includes(':') ? AF_INET6 : AF_INET;
+    const via = this.opts.routeVia ?? (r.via ? nextHop(await this.lookupRoute(r.via.peer), family) : undefined);
+    if (!via) throw new Error(`route ${r.destination}: no way out (neither the routeVia option nor the peer's address)`);
+    if (!BUILTIN_TABLES.has(table)) await this.ensureRule(family, table);
+    const req = newRouteRequest({ destination: r.destination, table, protocol: this.opts.routeProtocol, ...via });
+    const how = [via.gateway && `via ${via.gateway}`, via.oif !== undefined && `oif ${via.oif}`].filter(Boolean).join(' ');
+    await this.rt(ch, req, `installing route ${r.destination} ${how} in table ${table}`);
+    // A concurrent install of the same route may have finished first: count it, not overwrite.
+    const again = this.routes.get(key);
+    if (again) again.refs++;
+    else this.routes.set(key, { table, destination: r.destination, refs: 1 });
   }
 
   async deleteRoute(r: RouteSpec): Promise<void> {
-    const ch = this.routeChannel();
     const table = r.table || this.opts.routingTable;
-    const req = delRouteRequest({ destination: r.destination, table, protocol: this.opts.routeProtocol });
+    const entry = this.routes.get(`${table} ${r.destination}`);
+    if (entry && --entry.refs > 0) return;
+    await this.removeRoute(table, r.destination);
+  }
+
+  /** The kernel's route to `address` (`ip route get`): oif, gateway, preferred source. */
+  async lookupRoute(address: string): Promise<RouteLookup> {
+    const ch = this.routeChannel();
+    let replies: NetlinkMessage[];
     try {
-      await this.rt(ch, req, `deleting route ${r.destination} from table ${table}`);
+      replies = await ch.request(getRouteRequest(address));
+    } catch (err) {
+      if (err instanceof NetlinkError) throw new XfrmDataplaneError(explain(`looking up the route to ${address}`, err), err);
+      throw err;
+    }
+    const reply = replies.find((m) => m.type === RtmType.RTM_NEWROUTE);
+    if (!reply) throw new Error(`RTM_GETROUTE for ${address}: the kernel answered without a route`);
+    return parseRouteLookup(reply);
+  }
+
+  private async removeRoute(table: number, destination: string): Promise<void> {
+    const ch = this.routeChannel();
+    const req = delRouteRequest({ destination, table, protocol: this.opts.routeProtocol });
+    try {
+      await this.rt(ch, req, `deleting route ${destination} from table ${table}`);
     } catch (err) {
       if (!(err instanceof XfrmDataplaneError && notFound(err.netlink))) throw err;
     }
-    this.routes.delete(`${table} ${r.destination}`);
+    this.routes.delete(`${table} ${destination}`);
+  }
+
+  /**
+   * Makes sure lookups reach `table`: "priority P lookup T" (strongSwan's manage_rule). A rule
+   * with that priority and table that is already there is used as it is, and removed on close
+   * only if it carries our protocol (a crashed predecessor's).
+   */
+  private ensureRule(family: number, table: number): Promise<RuleState> {
+    const key = `${family} ${table}`;
+    let state = this.rules.get(key);
+    if (!state) {
+      state = this.addRule({ family, table, priority: this.opts.routingRulePriority, protocol: this.opts.routeProtocol });
+      this.rules.set(key, state);
+      // A failure is not remembered: the next route tries again.
+      state.catch(() => this.rules.get(key) === state && this.rules.delete(key));
+    }
+    return state;
+  }
+
+  private async addRule(spec: RuleSpec): Promise<RuleState> {
+    const ch = this.routeChannel();
+    const what = `adding the rule "priority ${spec.priority} lookup ${spec.table}" (${spec.family === AF_INET6 ? 'IPv6' : 'IPv4'})`;
+    let existing;
+    try {
+      existing = (await ch.dump(dumpRulesRequest(spec.family)))
+        .filter((m) => m.type === RtmType.RTM_NEWRULE)
+        .map(parseRule)
+        .find((x) => x.priority === spec.priority && x.table === spec.table && x.action === FR_ACT_TO_TBL);
+    } catch (err) {
+      if (err instanceof NetlinkError) throw new XfrmDataplaneError(explain(what, err), err);
+      throw err;
+    }
+    if (existing) return { spec, owned: existing.protocol === spec.protocol };
+    try {
+      await this.rt(ch, newRuleRequest(spec), what);
+    } catch (err) {
+      // Someone added the same rule between our dump and our request: theirs, and enough.
+      if (err instanceof XfrmDataplaneError && err.code === 'EEXIST') return { spec, owned: false };
+      throw err;
+    }
+    return { spec, owned: true };
   }
 
   private routeChannel(): NetlinkChannel {
@@ -529,7 +657,7 @@ export class XfrmDataplane implements Dataplane {
    * including ones a crashed predecessor left behind. Call before the first install and on stop.
    */
   async flushOwn(): Promise<FlushResult> {
-    const result: FlushResult = { states: 0, policies: 0, routes: 0 };
+    const result: FlushResult = { states: 0, policies: 0, routes: 0, rules: 0 };
     const base = this.opts.policyPriorityBase;
     for (const m of await this.xfrmDump(XfrmMsg.XFRM_MSG_GETPOLICY, 'listing policies')) {
       if (m.type !== XfrmMsg.XFRM_MSG_NEWPOLICY) continue;
@@ -569,11 +697,25 @@ export class XfrmDataplane implements Dataplane {
             },
           );
         }
+        // Rules of ours only: FRA_PROTOCOL is ours (kernels before 4.17 drop it; such a leftover
+        // rule looks foreign and stays, as harmless as an empty table's lookup is).
+        for (const m of await this.channels.route.dump(dumpRulesRequest(family))) {
+          if (m.type !== RtmType.RTM_NEWRULE) continue;
+          const r = parseRule(m);
+          if (r.protocol !== this.opts.routeProtocol || r.action !== FR_ACT_TO_TBL) continue;
+          await this.rt(this.channels.route, delRuleRequest({ family, table: r.table, priority: r.priority, protocol: r.protocol }), `deleting stale rule lookup ${r.table}`).then(
+            () => result.rules++,
+            (err: unknown) => {
+              if (!(err instanceof XfrmDataplaneError && notFound(err.netlink))) throw err;
+            },
+          );
+        }
       }
     }
     this.policies.clear();
     this.sas.clear();
     this.routes.clear();
+    this.rules.clear();
     this.allocated.clear();
     return result;
   }
@@ -669,7 +811,14 @@ export class XfrmDataplane implements Dataplane {
       await this.delPolicy(e.dir, e.sel).catch((err: unknown) => notFoundOr(err, errors));
     }
     for (const id of [...this.sas.values()]) await this.deleteSa(id).catch((err: unknown) => errors.push(err));
-    for (const r of [...this.routes.values()]) await this.deleteRoute(r).catch((err: unknown) => errors.push(err));
+    for (const r of [...this.routes.values()]) await this.removeRoute(r.table, r.destination).catch((err: unknown) => errors.push(err));
+    // The rules last: while any route of ours is left, lookups must still reach it.
+    for (const pending of [...this.rules.values()]) {
+      const rule = await pending.catch(() => undefined);
+      if (!rule?.owned || !this.channels.route) continue;
+      await this.rt(this.channels.route, delRuleRequest(rule.spec), `deleting the rule lookup ${rule.spec.table}`).catch((err: unknown) => notFoundOr(err, errors));
+    }
+    this.rules.clear();
     this.unsubscribe();
     this.listeners.clear();
     this.channels.xfrm.close();
@@ -702,7 +851,18 @@ function notFoundOr(err: unknown, errors: unknown[]): void {
   if (!(err instanceof XfrmDataplaneError && notFound(err.netlink))) errors.push(err);
 }
 
-const ROUTE_NAMES: Record<number, string> = { 24: 'RTM_NEWROUTE', 25: 'RTM_DELROUTE', 26: 'RTM_GETROUTE' };
+/**
+ * How a virtual-IP route leaves, from the path to the peer: same family, the peer's interface and
+ * gateway (on-link peer: the interface only) with its source; a virtual IP of the other family
+ * (IPv6 inside an IPv4 tunnel) gets the interface only, which is all the XFRM policy needs.
+ */
+function nextHop(path: RouteLookup, family: number): { oif?: number; gateway?: string; prefsrc?: string } | undefined {
+  if (path.oif === undefined) return undefined;
+  if (path.family !== family) return { oif: path.oif };
+  return { oif: path.oif, ...(path.gateway !== undefined ? { gateway: path.gateway } : {}), ...(path.prefsrc !== undefined ? { prefsrc: path.prefsrc } : {}) };
+}
+
+const ROUTE_NAMES: Record<number, string> = { 24: 'RTM_NEWROUTE', 25: 'RTM_DELROUTE', 26: 'RTM_GETROUTE', 32: 'RTM_NEWRULE', 33: 'RTM_DELRULE', 34: 'RTM_GETRULE' };
 function routeMsgName(type: number): string {
   return ROUTE_NAMES[type] ?? `rtnetlink message ${type}`;
 }

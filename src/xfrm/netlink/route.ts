@@ -1,12 +1,14 @@
 // rtnetlink routes (linux/rtnetlink.h, rtnetlink(7)): RTM_NEWROUTE / RTM_DELROUTE for the host
-// routes of virtual IPs in a chosen table, and the dump parsing flushOwn needs. Our routes carry
-// our own rtm_protocol number, so they can be told from everyone else's after a crash.
+// routes of virtual IPs in a chosen table, RTM_GETROUTE for the path to a peer (the next hop those
+// routes use), RTM_NEWRULE / RTM_DELRULE for the `ip rule` that makes the table count
+// (linux/fib_rules.h), and the dump parsing flushOwn needs. Our routes and rules carry our own
+// protocol number, so they can be told from everyone else's after a crash.
 import { familyOf, formatIp, fromBig, parseAddrRange, parseIp } from '../../net/address.js';
 import type { NetlinkMessage, NlAttr } from './message.js';
 import { findAttr, messageAttrs, NlmFlags, readU32, u32Attr } from './message.js';
 import { AF_INET, AF_INET6 } from './xfrm-constants.js';
 
-export const RtmType = { RTM_NEWROUTE: 24, RTM_DELROUTE: 25, RTM_GETROUTE: 26 } as const;
+export const RtmType = { RTM_NEWROUTE: 24, RTM_DELROUTE: 25, RTM_GETROUTE: 26, RTM_NEWRULE: 32, RTM_DELRULE: 33, RTM_GETRULE: 34 } as const;
 
 /** enum rtattr_type_t (the ones used here). */
 export const RtaType = { RTA_DST: 1, RTA_SRC: 2, RTA_IIF: 3, RTA_OIF: 4, RTA_GATEWAY: 5, RTA_PRIORITY: 6, RTA_PREFSRC: 7, RTA_TABLE: 15 } as const;
@@ -160,4 +162,137 @@ export function parseRoute(m: NetlinkMessage): ParsedRoute {
   const len = rt.family === AF_INET6 ? 16 : 4;
   const addr = dst ? dst.slice(0, len) : new Uint8Array(len);
   return { family: rt.family, destination: `${formatIp(addr)}/${rt.dstLen}`, table: tableAttr ? readU32(tableAttr) : rt.table, protocol: rt.protocol };
+}
+
+// --- Route lookup (RTM_GETROUTE without NLM_F_DUMP) -------------------------------------------
+
+/**
+ * RTM_GETROUTE for one address: the kernel runs its full lookup (rules, tables) as for a packet
+ * to `address` and answers with one RTM_NEWROUTE describing the result (`ip route get`).
+ */
+export function getRouteRequest(address: string): { type: number; flags: number; body: Uint8Array; attrs: NlAttr[] } {
+  const a = parseIp(address);
+  if (!a) throw new RangeError(`route lookup: '${address}' is not an IP address`);
+  const family = familyOf(a) === 4 ? AF_INET : AF_INET6;
+  const body = encodeRtMsg({ family, dstLen: a.length * 8, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0 });
+  return { type: RtmType.RTM_GETROUTE, flags: 0, body, attrs: [{ type: RtaType.RTA_DST, value: a }] };
+}
+
+export interface RouteLookup {
+  family: number;
+  /** rtm_type of the answer (RTN_UNICAST for a usable path). */
+  type: number;
+  table: number;
+  oif?: number;
+  /** Absent when the address is on-link. */
+  gateway?: string;
+  prefsrc?: string;
+}
+
+/** The answer to getRouteRequest(). */
+export function parseRouteLookup(m: NetlinkMessage): RouteLookup {
+  const rt = decodeRtMsg(m.payload);
+  const attrs = messageAttrs(m, RTMSG_LEN);
+  const len = rt.family === AF_INET6 ? 16 : 4;
+  const ip = (type: number) => {
+    const v = findAttr(attrs, type);
+    return v && v.length >= len ? formatIp(v.slice(0, len)) : undefined;
+  };
+  const oif = findAttr(attrs, RtaType.RTA_OIF);
+  const tableAttr = findAttr(attrs, RtaType.RTA_TABLE);
+  const gateway = ip(RtaType.RTA_GATEWAY);
+  const prefsrc = ip(RtaType.RTA_PREFSRC);
+  return {
+    family: rt.family,
+    type: rt.type,
+    table: tableAttr ? readU32(tableAttr) : rt.table,
+    ...(oif && oif.length >= 4 ? { oif: readU32(oif) } : {}),
+    ...(gateway !== undefined ? { gateway } : {}),
+    ...(prefsrc !== undefined ? { prefsrc } : {}),
+  };
+}
+
+// --- Policy routing rules (linux/fib_rules.h) -------------------------------------------------
+
+/** enum fib_rule attributes (the ones used here). */
+export const FraType = { FRA_PRIORITY: 6, FRA_TABLE: 15, FRA_PROTOCOL: 21 } as const;
+/** FR_ACT_TO_TBL: "lookup <table>". */
+export const FR_ACT_TO_TBL = 1;
+const FIB_RULE_HDR_LEN = 12;
+
+/*
+ * struct fib_rule_hdr {
+ *     __u8  family;   // 0
+ *     __u8  dst_len;  // 1
+ *     __u8  src_len;  // 2
+ *     __u8  tos;      // 3
+ *     __u8  table;    // 4  (RT_TABLE_UNSPEC + FRA_TABLE above 255)
+ *     __u8  res1;     // 5
+ *     __u8  res2;     // 6
+ *     __u8  action;   // 7  FR_ACT_*
+ *     __u32 flags;    // 8
+ * };                  // 12
+ */
+function encodeFibRuleHdr(family: number, table: number, action: number): Uint8Array {
+  const out = new Uint8Array(FIB_RULE_HDR_LEN);
+  out.set([family, 0, 0, 0, table, 0, 0, action]);
+  return out;
+}
+
+export interface RuleSpec {
+  family: number;
+  table: number;
+  priority: number;
+  /**
+   * FRA_PROTOCOL (Linux 4.17+, `ip rule … proto N`): who installed the rule, as rtm_protocol for
+   * routes. The kernel also matches it on RTM_DELRULE, so a delete never hits someone else's rule.
+   */
+  protocol: number;
+}
+
+function ruleRequest(type: number, flags: number, r: RuleSpec): { type: number; flags: number; body: Uint8Array; attrs: NlAttr[] } {
+  const big = r.table > 255;
+  const attrs: NlAttr[] = [u32Attr(FraType.FRA_PRIORITY, r.priority), u32Attr(FraType.FRA_TABLE, r.table), { type: FraType.FRA_PROTOCOL, value: Uint8Array.of(r.protocol & 0xff) }];
+  return { type, flags, body: encodeFibRuleHdr(r.family, big ? RT_TABLE_UNSPEC : r.table, FR_ACT_TO_TBL), attrs };
+}
+
+/** `ip rule add priority P lookup T proto N` (NLM_F_EXCL: an identical rule is EEXIST, not a second copy). */
+export function newRuleRequest(r: RuleSpec): { type: number; flags: number; body: Uint8Array; attrs: NlAttr[] } {
+  return ruleRequest(RtmType.RTM_NEWRULE, NlmFlags.NLM_F_CREATE | NlmFlags.NLM_F_EXCL, r);
+}
+
+export function delRuleRequest(r: RuleSpec): { type: number; flags: number; body: Uint8Array; attrs: NlAttr[] } {
+  return ruleRequest(RtmType.RTM_DELRULE, 0, r);
+}
+
+/** RTM_GETRULE dump of one family. */
+export function dumpRulesRequest(family: number): { type: number; body: Uint8Array } {
+  return { type: RtmType.RTM_GETRULE, body: encodeFibRuleHdr(family, 0, 0) };
+}
+
+export interface ParsedRule {
+  family: number;
+  table: number;
+  /** 0 when the rule has no FRA_PRIORITY (the kernel's priority-0 rule). */
+  priority: number;
+  action: number;
+  /** 0 (RTPROT_UNSPEC) on kernels before 4.17 or for rules without one. */
+  protocol: number;
+}
+
+/** A rule from an RTM_NEWRULE dump entry. */
+export function parseRule(m: NetlinkMessage): ParsedRule {
+  const h = m.payload;
+  if (h.length < FIB_RULE_HDR_LEN) throw new RangeError(`fib_rule_hdr: ${h.length} bytes, needs ${FIB_RULE_HDR_LEN}`);
+  const attrs = messageAttrs(m, FIB_RULE_HDR_LEN);
+  const table = findAttr(attrs, FraType.FRA_TABLE);
+  const prio = findAttr(attrs, FraType.FRA_PRIORITY);
+  const proto = findAttr(attrs, FraType.FRA_PROTOCOL);
+  return {
+    family: h[0] ?? 0,
+    table: table && table.length >= 4 ? readU32(table) : (h[4] ?? 0),
+    priority: prio && prio.length >= 4 ? readU32(prio) : 0,
+    action: h[7] ?? 0,
+    protocol: proto && proto.length >= 1 ? (proto[0] ?? 0) : 0,
+  };
 }

@@ -20,6 +20,7 @@ import { describeProposal, selectProposal, type NegotiatedSuite, type SelectResu
 import { scheduleChildLifetimes } from '../rekey/lifetimes.js';
 import { hex8 } from './teardown.js';
 import { emitChildEvent } from './child-events.js';
+import { installVipRoutes } from './vip-routes.js';
 
 export interface ChildRequest {
   sa: Extract<Payload, { kind: 'sa' }>;
@@ -283,6 +284,8 @@ export async function installChild(ctx: EngineContext, sa: IkeSa, p: ChildInstal
     sa.log.error({ err, child: config.name }, `installing CHILD_SA ${config.name}{${reqid}} failed: ${reason}`);
     throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, `CHILD_SA ${config.name}: dataplane refused it: ${reason}`);
   }
+  // After the policies, so a routed virtual IP is never without its out policy.
+  await installVipRoutes(ctx, sa, child);
   sa.children.push(child);
   if (!p.rekey) emitChildEvent(ctx, sa, child, 'up');
   scheduleChildLifetimes(ctx, sa, child);

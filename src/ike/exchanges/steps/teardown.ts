@@ -4,6 +4,7 @@ import type { IkeSa, ChildSa } from '../../sa/ike-sa.js';
 import { transition } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
 import { emitChildEvent } from './child-events.js';
+import { removeVipRoutes } from './vip-routes.js';
 import { wipe } from '../../../crypto/bytes.js';
 
 export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
@@ -11,6 +12,8 @@ export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa,
   // Counters are read before the SAs go, for the log and for the down hook.
   const [inbound, outbound] = await Promise.all(child.installedSas.map((id) => dp.querySa(id).catch(() => undefined)));
   const usage = { bytesIn: inbound?.bytes ?? 0, bytesOut: outbound?.bytes ?? 0 };
+  // Routes before policies: a virtual IP routed without its out policy would leave in clear.
+  await removeVipRoutes(ctx, sa, child);
   for (const p of child.installedPolicies) {
     await dp.deletePolicy(p).catch((err: unknown) => sa.log.warn({ err }, `removing policy of CHILD_SA ${child.name} failed`));
   }
