@@ -11,7 +11,7 @@ import type { PoolSet } from '../policy/pool.js';
 import { CookieJar } from './admission.js';
 import { decodeHeader, type IkeHeader } from './codec/header.js';
 import { decodePayloads } from './codec/message.js';
-import { describeMessage } from './codec/describe.js';
+import { logIkeMessage } from '../log/message-log.js';
 import type { Payload, PayloadOf } from './codec/payload.js';
 import { Reader } from './codec/reader.js';
 import { ExchangeType, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, PayloadType, exchangeName, notifyName } from './constants.js';
@@ -187,7 +187,7 @@ export class IkeEngine {
     const digest = last.kind === 'skf' && sa.firstFragmentDigest ? sa.firstFragmentDigest : digestOf(d.bytes);
     // The clear payloads include the SK/SKF envelope: checkRules() insists on it for protected exchanges.
     const inbound: Inbound = { datagram: d, header, outer, inner, digest };
-    sa.log.info(`received ${describeMessage(header, outer, inner)} from ${formatEndpoint(d.remote)}`);
+    logIkeMessage(sa.log, 'received', header, outer, inner, d.remote);
     sa.expectedRequestId = header.messageId + 1;
     sa.lastInboundAt = this.ports.clock.now();
     // Only authenticated messages may move the peer's address (RFC 7296 §2.23: NAT mapping changes).
@@ -264,7 +264,7 @@ export class IkeEngine {
   private sendDeleteOnce(sa: IkeSa): void {
     const header = { ispi: sa.ispi, rspi: sa.rspi, majorVersion: IKE_MAJOR_VERSION, minorVersion: 0, exchange: ExchangeType.INFORMATIONAL, flags: ownInitiatorFlag(sa), messageId: sa.nextOwnRequestId++ };
     const inner: Payload[] = [{ kind: 'delete', critical: false, protocol: 1, spiSize: 0, spis: [] }];
-    sa.log.info(`sending ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)} to ${formatEndpoint(sa.remote)}`);
+    logIkeMessage(sa.log, 'sending', header, 'encrypted', inner, sa.remote);
     this.ports.transport.send({ bytes: sealMessage(this.sealContext(sa), header, inner), local: sa.local, remote: sa.remote });
   }
 
@@ -286,7 +286,7 @@ export class IkeEngine {
       sa.log.warn(`malformed ${exchangeName(header.exchange)} response ${header.messageId}: ${opened.reason}`);
       await pending.onDone({ kind: 'failed', reason: opened.reason });
     } else {
-      sa.log.info(`received ${describeMessage(header, envelope.outer, opened.inner)} from ${formatEndpoint(d.remote)}`);
+      logIkeMessage(sa.log, 'received', header, envelope.outer, opened.inner, d.remote);
       await followPeer(this.ctx, sa, d);
       await pending.onDone({ kind: 'response', inner: opened.inner });
     }
@@ -317,9 +317,7 @@ export class IkeEngine {
     const { retransmitTimeout, retransmitBase, retransmitTries } = this.config.daemon;
     let attempt = 0;
     const transmit = () => {
-      sa.log.info(
-        `${attempt === 0 ? 'sending' : `retransmit ${attempt} of`} ${describeMessage(header, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], next.inner)} to ${formatEndpoint(sa.remote)}`,
-      );
+      logIkeMessage(sa.log, attempt === 0 ? 'sending' : `retransmit ${attempt} of`, header, 'encrypted', next.inner, sa.remote);
       for (const bytes of datagrams) this.ports.transport.send({ bytes, local: sa.local, remote: sa.remote });
       sa.lastOutboundAt = this.ports.clock.now();
       const wait = retransmitTimeout * 1000 * retransmitBase ** attempt;
@@ -410,7 +408,7 @@ export class IkeEngine {
       : [sealMessage(ctx, h, inner)];
     sa.lastResponse = { messageId: header.messageId, requestDigest, datagrams };
     const fragNote = datagrams.length > 1 ? ` in ${datagrams.length} fragments` : '';
-    sa.log.info(`sending ${describeMessage(h, [{ kind: 'sk', critical: false, firstInner: 0, body: new Uint8Array(0) }], inner)}${fragNote} to ${formatEndpoint(d.remote)}`);
+    logIkeMessage(sa.log, 'sending', h, 'encrypted', inner, d.remote, fragNote);
     for (const bytes of datagrams) this.ports.transport.send({ bytes, local: d.local, remote: d.remote });
     sa.lastOutboundAt = this.ports.clock.now();
   }

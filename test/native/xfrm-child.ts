@@ -115,8 +115,67 @@ async function routeAndAcquire(): Promise<unknown> {
   return { ifindex, table, tableAfter, events, policiesAfterClose: ip('xfrm', 'policy', 'list') };
 }
 
+/**
+ * Virtual-IP routes the way the engine asks for them (table 0 = the dataplane's, via the peer):
+ * the next hop comes from the kernel's path to the peer, the rule "priority 220 lookup 220"
+ * appears once per family and goes on close; a crash leaves both to flushOwn; someone else's
+ * identical rule is used and left alone.
+ */
+async function vipRoutes(): Promise<unknown> {
+  ip('link', 'set', 'lo', 'up');
+  ip('link', 'add', 'ikg0', 'type', 'veth', 'peer', 'name', 'ikg1');
+  ip('link', 'set', 'ikg0', 'up');
+  ip('link', 'set', 'ikg1', 'up');
+  ip('addr', 'add', `${GW}/24`, 'dev', 'ikg0');
+  // No default route: the peer is reached through an uplink router, the LAN-side pools through nothing.
+  ip('route', 'add', '198.51.100.0/24', 'via', '192.0.2.254', 'dev', 'ikg0');
+  const show = () => ({
+    v4: ip('route', 'show', 'table', '220'),
+    v6: ip('-6', 'route', 'show', 'table', '220'),
+    rules: ip('rule', 'show'),
+    rules6: ip('-6', 'rule', 'show'),
+  });
+  let unrouted = '';
+  try {
+    ip('route', 'get', '198.18.0.5');
+  } catch (e) {
+    unrouted = String((e as { stderr?: unknown }).stderr ?? e).trim();
+  }
+  const dp = XfrmDataplane.open(native);
+  const vip4 = { destination: '198.18.0.5/32', table: 0, via: { peer: CLIENT } };
+  const vip6 = { destination: '2001:db8:ffff::5/128', table: 0, via: { peer: CLIENT } };
+  await dp.installRoute(vip4);
+  await dp.installRoute(vip6);
+  await dp.installRoute(vip4); // a second CHILD_SA with the same virtual IP
+  const installed = show();
+  const get = ip('route', 'get', '198.18.0.5');
+  await dp.deleteRoute(vip4);
+  const afterOneDelete = ip('route', 'show', 'table', '220');
+  await dp.close();
+  const afterClose = show();
+
+  // A crash: routes and rules stay behind until the next instance's flushOwn.
+  const crashed = XfrmDataplane.open(native);
+  await crashed.installRoute(vip4);
+  await crashed.installRoute(vip6);
+  const next = XfrmDataplane.open(native);
+  const flushed = await next.flushOwn();
+  const afterFlush = show();
+  await next.close();
+
+  // Someone else's "priority 220 lookup 220": used as it is, never doubled, never removed.
+  ip('rule', 'add', 'priority', '220', 'lookup', '220');
+  const polite = XfrmDataplane.open(native);
+  await polite.installRoute(vip4);
+  const withForeign = show();
+  await polite.close();
+  const foreignAfterClose = show();
+  exitAfterOutput = true;
+  return { unrouted, installed, get, afterOneDelete, afterClose, flushed, afterFlush, withForeign, foreignAfterClose };
+}
+
 let exitAfterOutput = false;
-const scenarios: Record<string, () => Promise<unknown>> = { policies, esp, routeAndAcquire };
+const scenarios: Record<string, () => Promise<unknown>> = { policies, esp, routeAndAcquire, vipRoutes };
 const run = scenarios[process.argv[2] ?? ''];
 if (!run) throw new Error(`unknown scenario ${process.argv[2]}`);
 run().then(

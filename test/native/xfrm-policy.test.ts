@@ -57,7 +57,7 @@ describe('XfrmDataplane on the kernel', () => {
 
   it('installs out/in/fwd policies (v4, v6, a range as prefixes), rekeys, deletes, and flushes what a crash left', async () => {
     const r = await runChild('policies');
-    expect(r.initialFlush).toEqual({ states: 0, policies: 0, routes: 0 });
+    expect(r.initialFlush).toEqual({ states: 0, policies: 0, routes: 0, rules: 0 });
     expect(r.installed).toMatch(/src 0\.0\.0\.0\/0 dst 198\.18\.0\.5\/32 \n\tdir out priority 10485891 ptype main \n\ttmpl src 192\.0\.2\.1 dst 198\.51\.100\.7\n\t\tproto esp reqid 7 mode tunnel/);
     expect(r.installed).toMatch(/src 198\.18\.0\.5\/32 dst 0\.0\.0\.0\/0 \n\tdir fwd priority 10485891 ptype main \n\ttmpl src 198\.51\.100\.7 dst 192\.0\.2\.1\n\t\tproto esp reqid 7 mode tunnel/);
     expect(r.installed).toMatch(/src 2001:db8:ffff::5\/128 dst ::\/0 \n\tdir in priority/);
@@ -68,7 +68,7 @@ describe('XfrmDataplane on the kernel', () => {
     expect(r.duplicate).toMatch(/^installing out policy ::\/0 === 2001:db8:ffff::5\/128 \(reqid 8\): XFRM_MSG_NEWPOLICY failed: EEXIST/);
     expect(r.afterDelete).not.toMatch(/2001:db8/);
     // Left by the "crashed" instance: v4 (reqid 17) x3 + the range's 2 prefixes x3.
-    expect(r.flushed).toEqual({ states: 0, policies: 9, routes: 0 });
+    expect(r.flushed).toEqual({ states: 0, policies: 9, routes: 0, rules: 0 });
     expect(r.afterFlush).toMatch(/src 10\.9\.0\.0\/16 dst 10\.8\.0\.0\/16 \n\tdir out priority 1000/);
     expect(r.afterFlush.trim().split('\n')).toHaveLength(4); // only the foreign policy
   });
@@ -99,5 +99,36 @@ describe('XfrmDataplane on the kernel', () => {
     expect(r.tableAfter.trim()).toBe('');
     expect(r.events).toContainEqual({ kind: 'acquire', reqid: 42 });
     expect(r.policiesAfterClose.trim()).toBe('');
+  });
+
+  it('routes virtual IPs in table 220 via the next hop towards the peer, with one "priority 220 lookup 220" rule per family, all gone on close', async () => {
+    const r = await runChild('vipRoutes');
+    // Before: no route for the pool, the gap issue 4 is about.
+    expect(r.unrouted).toBe('RTNETLINK answers: Network is unreachable');
+    // The peer 198.51.100.7 is reached via 192.0.2.254 on ikg0: the virtual IP's route goes there too.
+    expect(r.installed.v4.trim()).toBe('198.18.0.5 via 192.0.2.254 dev ikg0 proto 167 src 192.0.2.1');
+    // An IPv6 virtual IP inside the IPv4 tunnel: the interface only.
+    expect(r.installed.v6.trim()).toMatch(/^2001:db8:ffff::5 dev ikg0 proto 167 metric 1024 pref medium$/);
+    expect(r.installed.rules).toMatch(/^220:\tfrom all lookup 220 proto 167$/m);
+    expect(r.installed.rules6).toMatch(/^220:\tfrom all lookup 220 proto 167$/m);
+    expect(r.installed.rules.match(/lookup 220/g)).toHaveLength(1);
+    // The kernel's own lookup for traffic to the virtual IP now finds it (what a LAN reply needs).
+    expect(r.get).toMatch(/^198\.18\.0\.5 via 192\.0\.2\.254 dev ikg0 table 220 src 192\.0\.2\.1/);
+    // Two users of the v4 route: one delete keeps it.
+    expect(r.afterOneDelete).toMatch(/^198\.18\.0\.5 via/);
+    expect(r.afterClose.v4.trim()).toBe('');
+    expect(r.afterClose.v6.trim()).toBe('');
+    expect(r.afterClose.rules).not.toMatch(/lookup 220/);
+    expect(r.afterClose.rules6).not.toMatch(/lookup 220/);
+    // What a crashed instance left: two routes and two rules, flushed by the next one.
+    expect(r.flushed).toEqual({ states: 0, policies: 0, routes: 2, rules: 2 });
+    expect(r.afterFlush.v4 + r.afterFlush.v6).toBe('');
+    expect(r.afterFlush.rules + r.afterFlush.rules6).not.toMatch(/lookup 220/);
+    // Someone else's identical rule: ours is not added next to it, and theirs survives our close.
+    expect(r.withForeign.rules.match(/lookup 220/g)).toEqual(['lookup 220']);
+    expect(r.withForeign.rules).toMatch(/^220:\tfrom all lookup 220$/m);
+    expect(r.withForeign.v4).toMatch(/^198\.18\.0\.5 via 192\.0\.2\.254/);
+    expect(r.foreignAfterClose.rules).toMatch(/^220:\tfrom all lookup 220$/m);
+    expect(r.foreignAfterClose.v4.trim()).toBe('');
   });
 });

@@ -12,7 +12,7 @@ import { candidatesForInit } from '../../policy/select.js';
 import { CertEncoding, ExchangeType, HashAlgorithm, HeaderFlag, IKE_MAJOR_VERSION, NotifyType, notifyName } from '../constants.js';
 import type { IkeHeader } from '../codec/header.js';
 import { decodeMessage, encodeMessage, validatePayloads } from '../codec/message.js';
-import { describeMessage } from '../codec/describe.js';
+import { logIkeMessage } from '../../log/message-log.js';
 import type { Payload, Proposal } from '../codec/payload.js';
 import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
 import { DecodeError, IkeError } from '../errors.js';
@@ -57,10 +57,7 @@ export function sendUnprotectedError(ctx: EngineContext, d: Datagram, request: I
     },
     payloads,
   );
-  ctx.ports.log.info(
-    { peer: formatEndpoint(d.remote), ispi: toHex(request.ispi) },
-    `sending ${describeMessage(decodeMessage(bytes).header, payloads)} to ${formatEndpoint(d.remote)}`,
-  );
+  logIkeMessage(ctx.ports.log.child({ ispi: toHex(request.ispi) }), 'sending', { exchange: request.exchange, flags: HeaderFlag.RESPONSE, messageId: request.messageId }, payloads, undefined, d.remote);
   ctx.ports.transport.send({ bytes, local: d.local, remote: d.remote });
 }
 
@@ -81,7 +78,7 @@ export async function handleIkeSaInit(ctx: EngineContext, d: Datagram, header: I
     sendUnprotectedError(ctx, d, header, NotifyType.INVALID_SYNTAX, new Uint8Array(0));
     return;
   }
-  log.info(`received ${describeMessage(header, payloads)} from ${formatEndpoint(d.remote)}`);
+  logIkeMessage(log, 'received', header, payloads, undefined, d.remote);
   try {
     await processInit(ctx, d, header, payloads, log);
   } catch (err) {
@@ -231,7 +228,7 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
       });
     }),
   );
-  saLog.info(`sending ${describeMessage(responseHeader, response)} to ${formatEndpoint(d.remote)}`);
+  logIkeMessage(saLog, 'sending', responseHeader, response, undefined, d.remote);
   ctx.ports.transport.send({ bytes, local: d.local, remote: d.remote });
 }
 

@@ -18,6 +18,8 @@ export const RtnType = { RTN_UNSPEC: 0, RTN_UNICAST: 1 } as const;
 export const RtProt = { RTPROT_BOOT: 3, RTPROT_STATIC: 4 } as const;
 /** rtm_table is 8 bits; larger ids go in RTA_TABLE with rtm_table = RT_TABLE_UNSPEC (as iproute2). */
 export const RT_TABLE_UNSPEC = 0;
+/** rtm_flags of RTM_GETROUTE (linux/rtnetlink.h). */
+export const RTM_F_LOOKUP_TABLE = 0x1000;
 
 const RTMSG_LEN = 12;
 
@@ -174,7 +176,8 @@ export function getRouteRequest(address: string): { type: number; flags: number;
   const a = parseIp(address);
   if (!a) throw new RangeError(`route lookup: '${address}' is not an IP address`);
   const family = familyOf(a) === 4 ? AF_INET : AF_INET6;
-  const body = encodeRtMsg({ family, dstLen: a.length * 8, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: 0 });
+  // RTM_F_LOOKUP_TABLE: the answer names the table the route came from (as `ip route get`).
+  const body = encodeRtMsg({ family, dstLen: a.length * 8, srcLen: 0, tos: 0, table: 0, protocol: 0, scope: 0, type: 0, flags: RTM_F_LOOKUP_TABLE });
   return { type: RtmType.RTM_GETROUTE, flags: 0, body, attrs: [{ type: RtaType.RTA_DST, value: a }] };
 }
 
@@ -251,8 +254,9 @@ export interface RuleSpec {
 }
 
 function ruleRequest(type: number, flags: number, r: RuleSpec): { type: number; flags: number; body: Uint8Array; attrs: NlAttr[] } {
+  // As iproute2: the table in the header when it fits 8 bits, else RT_TABLE_UNSPEC + FRA_TABLE.
   const big = r.table > 255;
-  const attrs: NlAttr[] = [u32Attr(FraType.FRA_PRIORITY, r.priority), u32Attr(FraType.FRA_TABLE, r.table), { type: FraType.FRA_PROTOCOL, value: Uint8Array.of(r.protocol & 0xff) }];
+  const attrs: NlAttr[] = [u32Attr(FraType.FRA_PRIORITY, r.priority), ...(big ? [u32Attr(FraType.FRA_TABLE, r.table)] : []), { type: FraType.FRA_PROTOCOL, value: Uint8Array.of(r.protocol & 0xff) }];
   return { type, flags, body: encodeFibRuleHdr(r.family, big ? RT_TABLE_UNSPEC : r.table, FR_ACT_TO_TBL), attrs };
 }
 

@@ -266,15 +266,22 @@ describe('XfrmDataplane: state, events, recovery', () => {
       if (r.type === XfrmMsg.XFRM_MSG_GETPOLICY) return [policy(1000, 0x10), policy(BASE + 131, 0x22), policy(BASE + POLICY_PRIORITY_SPAN, 0x30)];
       return [state(0xc0000001, true), state(0xc0000002, false)];
     });
-    const rt = new FakeChannel((r) => (r.kind === 'dump' && r.body[0] === 2 ? [route(4), route(XFRM_DATAPLANE_DEFAULTS.routeProtocol)] : []));
+    // Rules: someone else's "priority 220 lookup 220" (no protocol) and a crashed instance's (0xa7).
+    const rule = (protocol: number) => kernelMessage(RtmType.RTM_NEWRULE, unhex('02000000dc00000100000000'), [u32Attr(6, 220), ...(protocol ? [{ type: 21, value: Uint8Array.of(protocol) }] : [])]);
+    const rt = new FakeChannel((r) => {
+      if (r.kind !== 'dump' || r.body[0] !== 2) return [];
+      return r.type === RtmType.RTM_GETRULE ? [rule(0), rule(XFRM_DATAPLANE_DEFAULTS.routeProtocol)] : [route(4), route(XFRM_DATAPLANE_DEFAULTS.routeProtocol)];
+    });
     const dp = new XfrmDataplane({ xfrm, route: rt });
-    expect(await dp.flushOwn()).toEqual({ policies: 1, states: 1, routes: 1 });
+    expect(await dp.flushOwn()).toEqual({ policies: 1, states: 1, routes: 1, rules: 1 });
     expect(names(xfrm)).toEqual(['dump XFRM_MSG_GETPOLICY', 'XFRM_MSG_DELPOLICY', 'dump XFRM_MSG_GETSA', 'XFRM_MSG_DELSA']);
     // DELPOLICY by the kernel's index; DELSA by (daddr, spi, esp).
     expect(xfrm.sent[1]!.payload.slice(112, 122)).toBe('2200000002');
     expect(xfrm.sent[3]!.payload.slice(32, 40)).toBe('c0000001');
-    expect(rt.sent.map((r) => `${r.kind} ${r.type}`)).toEqual(['dump 26', `request ${RtmType.RTM_DELROUTE}`, 'dump 26']);
+    expect(rt.sent.map((r) => `${r.kind} ${r.type}`)).toEqual(['dump 26', `request ${RtmType.RTM_DELROUTE}`, 'dump 34', `request ${RtmType.RTM_DELRULE}`, 'dump 26', 'dump 34']);
     expect(rt.sent[1]!.payload).toBe('022000' + '00' + 'dc' + 'a7' + 'ff' + '00' + '00000000' + '08000100c6120009');
+    // Only the rule with our FRA_PROTOCOL goes, and the kernel matches the protocol on delete too.
+    expect(rt.sent[3]!.payload).toBe('02000000dc00000100000000' + '08000600dc000000' + '05001500a7000000');
   });
 
   it('a rekeyed CHILD_SA takes over its policies (UPDPOLICY); the last user deletes them', async () => {
@@ -295,9 +302,11 @@ describe('XfrmDataplane: state, events, recovery', () => {
     const dp = new XfrmDataplane({ xfrm, route: rt }, { routeVia: { oif: 3 } });
     await installChild(dp, GCM);
     await dp.installRoute({ destination: VIP, table: 220 });
+    // The table's rule first (none there yet), then the route.
+    expect(rt.sent.map((r) => `${r.kind} ${r.type}`)).toEqual([`dump ${RtmType.RTM_GETRULE}`, `request ${RtmType.RTM_NEWRULE}`, `request ${RtmType.RTM_NEWROUTE}`]);
     // rtmsg { AF_INET, /32, table 220, proto 0xa7, scope link, unicast } RTA_DST, RTA_OIF (as `ip route add … dev`)
-    expect(rt.sent[0]!.payload).toBe('02200000dca7fd0100000000' + '08000100c6120005' + '0800040003000000');
-    expect(rt.sent[0]!.flags).toBe(0x400 | 0x100); // NLM_F_CREATE | NLM_F_REPLACE
+    expect(rt.sent[2]!.payload).toBe('02200000dca7fd0100000000' + '08000100c6120005' + '0800040003000000');
+    expect(rt.sent[2]!.flags).toBe(0x400 | 0x100); // NLM_F_CREATE | NLM_F_REPLACE
     await dp.setPolicyHashThresholds({ ipv4: { lbits: 0, rbits: 32 }, ipv6: { lbits: 0, rbits: 128 } });
     expect(xfrm.sent.at(-1)!.payload).toBe('ffffffff06000300002000000600040000800000');
     await dp.migrate({ reqid: 7, from: { local: GW, remote: CLIENT }, to: { local: GW, remote: '203.0.113.9' } });
@@ -311,7 +320,101 @@ describe('XfrmDataplane: state, events, recovery', () => {
     expect(names(xfrm)).toEqual(['XFRM_MSG_DELPOLICY', 'XFRM_MSG_DELPOLICY', 'XFRM_MSG_DELPOLICY', 'XFRM_MSG_DELSA', 'XFRM_MSG_DELSA']);
     // The SAs are deleted at their migrated addresses.
     expect(xfrm.sent.slice(3).map((r) => r.payload.slice(0, 8))).toEqual(['c0000201', 'cb007109']);
-    expect(rt.sent.at(-1)!.type).toBe(RtmType.RTM_DELROUTE);
+    // The route, then the rule we added.
+    expect(rt.sent.slice(-2).map((r) => r.type)).toEqual([RtmType.RTM_DELROUTE, RtmType.RTM_DELRULE]);
     expect(xfrm.closed && rt.closed).toBe(true);
   });
 });
+
+describe('XfrmDataplane: virtual-IP routes towards the peer (table 220, rule 220)', () => {
+  const lookupAnswer = (o: { family?: number; oif?: number; gateway?: string; prefsrc?: string }) => {
+    const family = o.family ?? 2;
+    const attrs = [u32Attr(15, 254), ...(o.oif !== undefined ? [u32Attr(4, o.oif)] : [])];
+    const ip = (t: string) => unhex(t.includes(':') ? '20010db8' + '0'.repeat(22) + t.split('::')[1]!.padStart(2, '0') : Buffer.from(t.split('.').map(Number)).toString('hex'));
+    if (o.gateway) attrs.push({ type: 5, value: ip(o.gateway) });
+    if (o.prefsrc) attrs.push({ type: 7, value: ip(o.prefsrc) });
+    return kernelMessage(RtmType.RTM_NEWROUTE, encodeRtMsg({ family, dstLen: family === 2 ? 32 : 128, srcLen: 0, tos: 0, table: 254, protocol: 0, scope: 0, type: 1, flags: 0x1000 }), attrs);
+  };
+  /** rtnetlink that answers RTM_GETROUTE with `path` and dumps `rules` for RTM_GETRULE. */
+  const routing = (path: Parameters<typeof lookupAnswer>[0], rules: ReturnType<typeof kernelMessage>[] = []) =>
+    new FakeChannel((r) => {
+      if (r.type === RtmType.RTM_GETROUTE && r.kind === 'request') return [lookupAnswer(path)];
+      if (r.type === RtmType.RTM_GETRULE) return rules;
+      return [];
+    });
+  const kinds = (ch: FakeChannel) => ch.sent.map((r) => `${r.kind} ${r.type}`);
+
+  it('looks up the path to the peer and routes the virtual IP via its gateway, interface and source', async () => {
+    const rt = routing({ oif: 2, gateway: '192.0.2.254', prefsrc: GW });
+    const dp = new XfrmDataplane({ xfrm: kernel(), route: rt });
+    await dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    expect(kinds(rt)).toEqual(['request 26', 'dump 34', 'request 32', 'request 24']);
+    // RTM_GETROUTE for the peer's outer address (`ip route get 198.51.100.7`)
+    expect(rt.sent[0]!.payload).toBe('022000000000000000100000' + '08000100c6336407');
+    // The rule: priority 220 lookup 220 proto 0xa7 (table 0 = the dataplane's routing table)
+    expect(rt.sent[2]!.payload).toBe('02000000dc00000100000000' + '08000600dc000000' + '05001500a7000000');
+    // `ip route replace 198.18.0.5/32 via 192.0.2.254 dev #2 src 192.0.2.1 table 220 proto 0xa7`:
+    // scope universe (a gateway), RTA_DST, RTA_GATEWAY, RTA_OIF, RTA_PREFSRC
+    expect(rt.sent[3]!.payload).toBe('02200000dca7000100000000' + '08000100c6120005' + '08000500c00002fe' + '0800040002000000' + '08000700c0000201');
+    await dp.close();
+    expect(kinds(rt).slice(-2)).toEqual(['request 25', 'request 33']);
+  });
+
+  it('an on-link peer: the interface only; an IPv6 virtual IP inside an IPv4 tunnel: the interface only, an IPv6 rule', async () => {
+    const rt = routing({ oif: 4, prefsrc: GW });
+    const dp = new XfrmDataplane({ xfrm: kernel(), route: rt });
+    await dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    expect(rt.sent[3]!.payload).toBe('02200000dca7fd0100000000' + '08000100c6120005' + '0800040004000000' + '08000700c0000201');
+    await dp.installRoute({ destination: '2001:db8:ffff::5/128', table: 0, via: { peer: CLIENT } });
+    const v6 = rt.sent.slice(4);
+    expect(v6.map((r) => `${r.kind} ${r.type} ${r.body[0]}`)).toEqual(['request 26 2', 'dump 34 10', 'request 32 10', 'request 24 10']);
+    // No gateway or source of the other family: rtmsg { AF_INET6, /128, 220, 0xa7, link } RTA_DST, RTA_OIF
+    expect(v6[3]!.payload).toBe('0a800000dca7fd0100000000' + '1400010020010db8ffff00000000000000000005' + '0800040004000000');
+    await dp.close();
+    // Both routes, then both rules.
+    expect(kinds(rt).slice(-4)).toEqual(['request 25', 'request 25', 'request 33', 'request 33']);
+  });
+
+  it('counts users: a second install of the same route sends nothing, and only the last delete removes it', async () => {
+    const rt = routing({ oif: 2, gateway: '192.0.2.254' });
+    const dp = new XfrmDataplane({ xfrm: kernel(), route: rt });
+    await Promise.all([dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } }), dp.installRoute({ destination: '198.18.0.6/32', table: 0, via: { peer: CLIENT } })]);
+    // Two routes installed concurrently: one rule.
+    expect(rt.sent.filter((r) => r.type === RtmType.RTM_NEWRULE)).toHaveLength(1);
+    await dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    expect(rt.sent.filter((r) => r.type === RtmType.RTM_NEWROUTE)).toHaveLength(2);
+    await dp.deleteRoute({ destination: VIP, table: 0 });
+    expect(rt.sent.filter((r) => r.type === RtmType.RTM_DELROUTE)).toHaveLength(0);
+    await dp.deleteRoute({ destination: VIP, table: 0 });
+    const dels = rt.sent.filter((r) => r.type === RtmType.RTM_DELROUTE);
+    expect(dels).toHaveLength(1);
+    expect(dels[0]!.payload).toBe('02200000dca7ff0000000000' + '08000100c6120005');
+    await dp.close();
+  });
+
+  it('leaves an existing "priority 220 lookup 220" of someone else alone; adopts and removes a leftover of ours', async () => {
+    const rule = (protocol: number) => kernelMessage(RtmType.RTM_NEWRULE, unhex('02000000dc00000100000000'), [u32Attr(6, 220), ...(protocol ? [{ type: 21, value: Uint8Array.of(protocol) }] : [])]);
+    const foreign = routing({ oif: 2 }, [rule(0)]);
+    const a = new XfrmDataplane({ xfrm: kernel(), route: foreign });
+    await a.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    await a.close();
+    expect(kinds(foreign)).toEqual(['request 26', 'dump 34', 'request 24', 'request 25']);
+
+    const leftover = routing({ oif: 2 }, [rule(XFRM_DATAPLANE_DEFAULTS.routeProtocol)]);
+    const b = new XfrmDataplane({ xfrm: kernel(), route: leftover });
+    await b.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    await b.close();
+    expect(kinds(leftover)).toEqual(['request 26', 'dump 34', 'request 24', 'request 25', 'request 33']);
+  });
+
+  it('a route the kernel refuses leaves no count behind; no way out is an error naming the route', async () => {
+    const rt = new FakeChannel((r) => (r.type === RtmType.RTM_NEWROUTE ? new NetlinkError(19, 'RTM_NEWROUTE') : r.type === RtmType.RTM_GETROUTE ? [lookupAnswer({ oif: 9 })] : []));
+    const dp = new XfrmDataplane({ xfrm: kernel(), route: rt });
+    await expect(dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } })).rejects.toThrow(/^installing route 198\.18\.0\.5\/32 oif 9 in table 220: RTM_NEWROUTE failed: ENODEV/);
+    await expect(dp.installRoute({ destination: VIP, table: 0 })).rejects.toThrow(/route 198\.18\.0\.5\/32: no way out/);
+    await dp.close();
+    // Nothing to remove but the rule it added.
+    expect(kinds(rt).slice(-1)).toEqual(['request 33']);
+  });
+});
+

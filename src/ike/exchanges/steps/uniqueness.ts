@@ -25,9 +25,15 @@ import { removeChild, teardownIkeSa } from './teardown.js';
  * identity, whatever its IDi (a roaming Windows client's IDi is its current address), as
  * strongSwan's get_other_eap_id().
  */
+const peerKeys = new WeakMap<IkeSa, string>();
+
 function peerKey(sa: IkeSa): string | undefined {
-  if (sa.eapIdentity !== undefined) return `eap:${sa.eapIdentity}`;
-  return sa.remoteId ? `id:${sa.remoteId.type}:${Buffer.from(sa.remoteId.data).toString('hex')}` : undefined;
+  // Fixed once the SA is established; cached because every new SA compares against all others.
+  const cached = peerKeys.get(sa);
+  if (cached !== undefined) return cached;
+  const key = sa.eapIdentity !== undefined ? `eap:${sa.eapIdentity}` : sa.remoteId ? `id:${sa.remoteId.type}:${Buffer.from(sa.remoteId.data).toString('hex')}` : undefined;
+  if (key !== undefined && sa.phase === 'established') peerKeys.set(sa, key);
+  return key;
 }
 
 function duplicatesOf(ctx: EngineContext, sa: IkeSa): IkeSa[] {
