@@ -9,6 +9,7 @@ import { opensslSpeed, opensslVersion } from './openssl.js';
 import { espMain } from './esp.js';
 import { runEapTlsBench } from './eap-tls.js';
 import { runHandshakeBench } from './handshake.js';
+import { runXfrmBench } from './xfrm.js';
 
 function main(): void {
   if (process.argv[2] === 'esp') return espMain(process.argv[3]); // userspace ESP dataplane (bench/esp.ts)
@@ -21,6 +22,11 @@ function main(): void {
   // `node dist-bench/bench/run.js handshake`: ikegate vs strongSwan over UDP in namespaces (bench/handshake.ts).
   if (filter === 'handshake') {
     void runHandshakeBench();
+    return;
+  }
+  // `node dist-bench/bench/run.js xfrm`: XFRM installs per second, ours vs `ip -batch` (bench/xfrm.ts).
+  if (filter === 'xfrm') {
+    void runXfrmBench();
     return;
   }
   const cases = [...cryptoBenches(), ...eapBenches()].filter((c) => `${c.algorithm} ${c.impl} ${c.operation}`.toLowerCase().includes(filter));

@@ -11,13 +11,14 @@ export interface KeyTable {
 
 export const CONNECTION_KEYS: KeyTable = {
   implemented: [
-    'version', 'local_addrs', 'remote_addrs', 'local_port', 'remote_port', 'proposals', 'pools', 'encap',
-    'mobike', 'dpd_delay', 'dpd_timeout', 'fragmentation', 'send_certreq', 'send_cert', 'keyingtries',
-    'unique', 'reauth_time', 'rekey_time', 'over_time', 'rand_time',
+    'version', 'local_addrs', 'remote_addrs', 'proposals', 'pools', 'encap', 'mobike', 'dpd_delay',
+    'fragmentation', 'send_certreq', 'send_cert', 'unique', 'reauth_time', 'rekey_time', 'rand_time',
   ],
+  // Parsed (so their values are checked) but not acted on: the operator gets a warning.
   ignored: [
     'vips', 'aggressive', 'pull', 'dscp', 'childless', 'ppk_id', 'ppk_required', 'if_id_in', 'if_id_out',
-    'mediation', 'mediated_by', 'mediation_peer', 'ocsp',
+    'mediation', 'mediated_by', 'mediation_peer', 'ocsp', 'local_port', 'remote_port', 'dpd_timeout',
+    'keyingtries', 'over_time',
   ],
 };
 
@@ -27,17 +28,18 @@ export const LOCAL_KEYS: KeyTable = {
 };
 
 export const REMOTE_KEYS: KeyTable = {
-  implemented: ['auth', 'id', 'eap_id', 'cacerts', 'certs', 'revocation', 'round'],
-  ignored: ['groups', 'cert_policy', 'pubkeys', 'ca_id'],
+  implemented: ['auth', 'id', 'eap_id', 'cacerts', 'round'],
+  // certs (pinning the peer's certificate) and revocation checking are not enforced yet.
+  ignored: ['groups', 'cert_policy', 'pubkeys', 'ca_id', 'certs', 'revocation'],
 };
 
 export const CHILD_KEYS: KeyTable = {
   implemented: [
     'local_ts', 'remote_ts', 'esp_proposals', 'mode', 'rekey_time', 'life_time', 'rand_time', 'rekey_bytes',
-    'life_bytes', 'rand_bytes', 'updown', 'dpd_action', 'replay_window', 'start_action', 'close_action',
-    'hostaccess', 'policies', 'ipcomp', 'inactivity',
+    'life_bytes', 'updown', 'dpd_action', 'replay_window', 'start_action',
   ],
   ignored: [
+    'rand_bytes', 'close_action', 'hostaccess', 'policies', 'ipcomp', 'inactivity',
     'ah_proposals', 'sha256_96', 'rekey_packets', 'life_packets', 'rand_packets', 'policies_fwd_out', 'reqid',
     'priority', 'interface', 'mark_in', 'mark_in_sa', 'mark_out', 'set_mark_in', 'set_mark_out', 'if_id_in',
     'if_id_out', 'tfc_padding', 'hw_offload', 'copy_df', 'copy_ecn', 'copy_dscp', 'label', 'label_mode',
@@ -49,8 +51,8 @@ export const CHILD_KEYS: KeyTable = {
 export const CERT_SECTION_KEYS: KeyTable = { implemented: [], ignored: ['file', 'handle', 'slot', 'module'] };
 
 export const AUTHORITY_KEYS: KeyTable = {
-  implemented: ['cacert', 'file', 'crl_uris', 'ocsp_uris'],
-  ignored: ['handle', 'slot', 'module', 'cert_uri_base'],
+  implemented: ['cacert', 'file'],
+  ignored: ['handle', 'slot', 'module', 'cert_uri_base', 'crl_uris', 'ocsp_uris'],
 };
 
 /** Pool attribute names of swanctl (pools.<name>.<attr>); numeric attribute types are allowed too. */

@@ -404,6 +404,11 @@ class Loader {
       const pc = this.get(sec, 'certs', path, parseList);
       if (pc) round.peerCerts = pc;
       round.revocation = this.get(sec, 'revocation', path, (s) => parseEnum(s, ['strict', 'ifuri', 'relaxed'] as const)) ?? 'relaxed';
+      if (round.revocation === 'strict') {
+        const v = sec.values.get('revocation')!;
+        // Starting anyway would promise checks that do not happen.
+        throw new ConfigError(`${path}.revocation = strict: ikegate does not check CRLs or OCSP yet; use relaxed (and keep CA lifetimes short) or strongSwan for now`, v.file, v.line);
+      }
     }
     const r = this.get(sec, 'round', path, (s) => parseUint(s));
     if (r !== undefined) round.round = r;

@@ -12,7 +12,7 @@ import { ConfigError } from '../ike/errors.js';
 import { checkSignature } from './chain.js';
 import { parseIp } from '../net/address.js';
 import { ensurePkijsEngine, pkijs } from './pkijs-engine.js';
-import { EKU, parseCertificate, readPemBlocks, type Certificate } from './x509.js';
+import { EKU, encodePem, parseCertificate, readPemBlocks, type Certificate } from './x509.js';
 
 export type BootstrapKeyType = 'ecdsa-p256' | 'rsa-3072';
 
@@ -70,13 +70,8 @@ async function generateKeyPair(kind: BootstrapKeyType): Promise<webcrypto.Crypto
   return (await subtle.generateKey(keyAlgorithm(kind), true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
-function pem(label: string, der: Uint8Array | ArrayBuffer): string {
-  const b64 = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64');
-  return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
-}
-
 async function privateKeyPem(key: CryptoKey): Promise<string> {
-  return pem('PRIVATE KEY', await subtle.exportKey('pkcs8', key));
+  return encodePem('PRIVATE KEY', await subtle.exportKey('pkcs8', key));
 }
 
 /** Imports a PKCS#8 PEM private key for pkijs signing; its algorithm is read from the key. */
@@ -254,7 +249,7 @@ export async function ensureDefaultCredentials(stateDir: string, opts: Bootstrap
       ca: true,
     });
     await writeAtomic(p.caKey, await privateKeyPem(pair.privateKey), 0o600, 0o700);
-    await writeAtomic(p.caCert, pem('CERTIFICATE', der), 0o644, 0o755);
+    await writeAtomic(p.caCert, encodePem('CERTIFICATE', der), 0o644, 0o755);
     ca = parseCertificate(der);
     caKey = pair.privateKey;
     created = true;
@@ -281,7 +276,7 @@ export async function ensureDefaultCredentials(stateDir: string, opts: Bootstrap
       san: { dns: [...opts.hostnames, ...opts.addresses], ip: ips },
     });
     await writeAtomic(p.serverKey, await privateKeyPem(pair.privateKey), 0o600, 0o700);
-    await writeAtomic(p.serverCert, pem('CERTIFICATE', der), 0o644, 0o755);
+    await writeAtomic(p.serverCert, encodePem('CERTIFICATE', der), 0o644, 0o755);
     created = true;
   }
   return { caCertPath: p.caCert, serverCertPath: p.serverCert, caFingerprintSha256: fingerprint(ca.der), created };
@@ -326,5 +321,5 @@ export async function issueClientCertificate(
     san: isEmail ? { email: [opts.name] } : { dns: [opts.name] },
   });
   const caBlock = readPemBlocks(caPem)[0];
-  return { certPem: pem('CERTIFICATE', der), keyPem: await privateKeyPem(pair.privateKey), caCertPem: caBlock ? pem('CERTIFICATE', caBlock.der) : caPem };
+  return { certPem: encodePem('CERTIFICATE', der), keyPem: await privateKeyPem(pair.privateKey), caCertPem: caBlock ? encodePem('CERTIFICATE', caBlock.der) : caPem };
 }

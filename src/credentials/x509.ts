@@ -398,3 +398,9 @@ function sha(b: Uint8Array, alg: 'sha1' | 'sha256'): Uint8Array {
 export function isValidAt(cert: Certificate, now: Date): boolean {
   return now.getTime() >= cert.notBefore.getTime() && now.getTime() <= cert.notAfter.getTime();
 }
+
+/** PEM text of DER bytes (RFC 7468): base64 in lines of 64 characters between the labels. */
+export function encodePem(label: string, der: Uint8Array | ArrayBuffer): string {
+  const b64 = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64');
+  return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
+}

@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { IntegId } from '../ike/constants.js';
 import { aesXcbcMac } from './aes-mac.js';
+import { concat } from './bytes.js';
 
 export interface Integrity {
   readonly id: number;
@@ -43,14 +44,6 @@ export const AUTH_AES_XCBC_96: Integrity = {
   keyLength: 16, // RFC 3566 §2.1: exactly 128 bits
   icvLength: 12,
   mac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-    let total = 0;
-    for (const p of parts) total += p.length;
-    const msg = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      msg.set(p, off);
-      off += p.length;
-    }
-    return aesXcbcMac(key, msg).slice(0, 12);
+    return aesXcbcMac(key, concat(...parts)).slice(0, 12);
   },
 };

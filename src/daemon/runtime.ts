@@ -48,7 +48,7 @@ async function openDataplane(config: GatewayConfig, log: Logger, udp: UdpTranspo
     if (probe.ok) {
       // Stale states and policies of a crashed earlier run would shadow the new ones.
       const flushed = await xfrm.flushOwn();
-      if (flushed.states + flushed.policies > 0) log.info(flushed, 'removed stale XFRM states and policies of an earlier run');
+      if (flushed.states + flushed.policies + flushed.routes + flushed.rules > 0) log.info(flushed, 'removed stale XFRM states, policies, routes and rules of an earlier run');
       // Road-warrior policies (0/0 <-> one virtual IP) go into the hash table, not the linear list.
       await xfrm.setPolicyHashThresholds({ ipv4: { lbits: 0, rbits: 32 }, ipv6: { lbits: 0, rbits: 128 } }).catch((err: unknown) => log.warn({ err: String(err) }, 'could not set XFRM policy hash thresholds'));
       log.info('kernel XFRM dataplane');

@@ -421,7 +421,9 @@ export class IkeEngine {
 
   register(sa: IkeSa): void {
     this.sas.set(sa.id, sa);
-    this.halfOpen.set(halfOpenKey(sa.ispi, sa.remote), sa);
+    // Remembered on the SA: its address may move (NAT-T float to 4500) before it leaves the table.
+    sa.halfOpenKey = halfOpenKey(sa.ispi, sa.remote);
+    this.halfOpen.set(sa.halfOpenKey, sa);
   }
 
   /**
@@ -434,8 +436,7 @@ export class IkeEngine {
     sa.pendingRequest = undefined;
     sa.outbox = [];
     this.reassemblyBudget.release(`${sa.id}/`);
-    const key = halfOpenKey(sa.ispi, sa.remote);
-    if (this.halfOpen.get(key) === sa) this.halfOpen.delete(key);
+    this.leaveHalfOpen(sa);
     for (const cancel of sa.timers.values()) cancel();
     sa.timers.clear();
     if (!sa.lastResponse || this.closed) {
@@ -450,9 +451,13 @@ export class IkeEngine {
     );
   }
 
+  private leaveHalfOpen(sa: IkeSa): void {
+    if (sa.halfOpenKey !== undefined && this.halfOpen.get(sa.halfOpenKey) === sa) this.halfOpen.delete(sa.halfOpenKey);
+  }
+
   /** Called when IKE_AUTH completes: the SA is no longer half-open. */
   markEstablished(sa: IkeSa): void {
-    for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    this.leaveHalfOpen(sa);
     const cancel = sa.timers.get('half-open');
     cancel?.();
     sa.timers.delete('half-open');

@@ -161,7 +161,9 @@ function decodeDn(der: Uint8Array): Rdn[] {
 }
 
 function escapeDnValue(v: string): string {
-  return /[,+;"\\]/.test(v) || v.startsWith(' ') || v.endsWith(' ') ? `"${v.replace(/["\\]/g, '\\$&')}"` : v;
+  // Control characters from a peer's ID_DER_ASN1_DN must not reach a log line verbatim.
+  const safe = v.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return /[,+;"\\]/.test(safe) || safe.startsWith(' ') || safe.endsWith(' ') ? `"${safe.replace(/["\\]/g, '\\$&')}"` : safe;
 }
 
 /** "C=CH, O=strongSwan Project, CN=moon.strongswan.org" */

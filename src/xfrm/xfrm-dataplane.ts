@@ -171,8 +171,9 @@ interface RuleState {
   owned: boolean;
 }
 
+const RT_TABLE_MAIN = 254;
 /** Tables every lookup consults anyway: no rule needed (RT_TABLE_DEFAULT, MAIN, LOCAL). */
-const BUILTIN_TABLES = new Set([253, 254, 255]);
+const BUILTIN_TABLES = new Set([253, RT_TABLE_MAIN, 255]);
 
 interface PolicyEntry {
   dir: 'in' | 'out' | 'fwd';
@@ -520,7 +521,7 @@ export class XfrmDataplane implements Dataplane {
    */
   async installRoute(r: RouteSpec): Promise<void> {
     const ch = this.routeChannel();
-    const table = r.table || this.opts.routingTable;
+    const table = this.tableOf(r);
     const key = `${table} ${r.destination}`;
     const entry = this.routes.get(key);
     if (entry) {
@@ -541,10 +542,15 @@ export class XfrmDataplane implements Dataplane {
   }
 
   async deleteRoute(r: RouteSpec): Promise<void> {
-    const table = r.table || this.opts.routingTable;
+    const table = this.tableOf(r);
     const entry = this.routes.get(`${table} ${r.destination}`);
     if (entry && --entry.refs > 0) return;
     await this.removeRoute(table, r.destination);
+  }
+
+  /** RouteSpec.table 0 is ours; routing_table = 0 puts the routes in main (no rule needed). */
+  private tableOf(r: RouteSpec): number {
+    return r.table || this.opts.routingTable || RT_TABLE_MAIN;
   }
 
   /** The kernel's route to `address` (`ip route get`): oif, gateway, preferred source. */

@@ -75,8 +75,8 @@ beforeAll(
         ),
       );
       writeFileSync(join(OUT, 'client.conf'), renderClientConf(pskClient(GW_WAN_V4, SECRET, { proposals: ['aes256gcm16-prfsha256-x25519'] })));
-      // KESP_GW_DEFAULT_ROUTE=0 (debugging aid) leaves out the gateway's default route: the pings
-      // then fail, because the XFRM dataplane installs no route for the virtual IPs.
+      // The gateway namespace has no default route: replies to the virtual IPs depend on the
+      // routes ikegate installs in table 220. KESP_GW_DEFAULT_ROUTE=1 (debugging aid) adds one.
       const env: Record<string, string> = { KESP_PINGS: String(PINGS) };
       if (process.env.KESP_GW_DEFAULT_ROUTE !== undefined) env.KESP_GW_DEFAULT_ROUTE = process.env.KESP_GW_DEFAULT_ROUTE;
       vm = await runInVm(['bash', GUEST_SCRIPT, OUT], { shared: [OUT], timeoutS: VM_TIMEOUT_S, env });
@@ -228,7 +228,29 @@ function checkGatewayKernel(label: string, child: ChildSummary, peer: string, en
     }
   }
   expect(policies, `${label}: exactly the 6 policies of the CHILD_SA\n${guest(`${label}-gw-xfrm-policy`)}`).toHaveLength(6);
+
+  // One route per virtual IP in table 220, along the path to the peer (on-link on wan0 here:
+  // interface only; the IPv4 one with the gateway's source on it), and the lookup rule per family.
+  expectStep(`${label}-gw-routing`);
+  const routing = splitRouting(stepOut(`${label}-gw-routing`));
+  const why = guest(`${label}-gw-routing`);
+  const vip4 = vips.find((v) => !v.includes(':'))!.replace(/\/32$/, '');
+  const vip6 = vips.find((v) => v.includes(':'))!.replace(/\/128$/, '');
+  expect(routing.v4.trim(), why).toBe(`${vip4} dev wan0 proto ${XFRM_DATAPLANE_DEFAULTS.routeProtocol} scope link src ${GW_WAN_V4}`);
+  expect(routing.v6.trim(), why).toMatch(new RegExp(`^${vip6.replace(/\./g, '\\.')} dev wan0 proto ${XFRM_DATAPLANE_DEFAULTS.routeProtocol} metric \\d+ pref medium$`));
+  for (const rules of [routing.rules, routing.rules6]) {
+    expect(rules.match(/lookup 220/g), why).toEqual(['lookup 220']);
+    expect(rules, why).toMatch(new RegExp(`^220:\\tfrom all lookup 220 proto ${XFRM_DATAPLANE_DEFAULTS.routeProtocol}$`, 'm'));
+  }
   return { inbound, outbound };
+}
+
+/** The gw_routing step: table 220 (IPv4, IPv6) and the rules of both families. */
+function splitRouting(text: string): { v4: string; v6: string; rules: string; rules6: string } {
+  const [v4 = '', rest1 = ''] = text.split('=== ipv6\n');
+  const [v6 = '', rest2 = ''] = rest1.split('=== rules\n');
+  const [rules = '', rules6 = ''] = rest2.split('=== rules6\n');
+  return { v4, v6, rules, rules6 };
 }
 
 function childDeletedLine(reqid: number): LogLine | undefined {
@@ -320,6 +342,11 @@ describe('kernel ESP through the XFRM dataplane (QEMU guest, dataplane = xfrm)',
     const after = splitXfrmView(text);
     expect(parseXfrmStates(after.states), text).toEqual([]);
     expect(parseXfrmPolicies(after.policies).filter(ours), text).toEqual([]);
+    // Its virtual IPs' routes went with it; the rules stay for the next client.
+    expectStep('direct-gw-routing-after-delete');
+    const routing = splitRouting(stepOut('direct-gw-routing-after-delete'));
+    expect(routing.v4 + routing.v6, stepOut('direct-gw-routing-after-delete')).toBe('');
+    expect(routing.rules, stepOut('direct-gw-routing-after-delete')).toMatch(/^220:\tfrom all lookup 220 proto/m);
     const child = listSas('direct-list-sas')[0]?.children[0];
     if (!child) throw new Error('no CHILD_SA in direct-list-sas');
     const states = parseXfrmStates(stepOut('direct-gw-xfrm-state'));
@@ -397,5 +424,9 @@ describe('kernel ESP through the XFRM dataplane (QEMU guest, dataplane = xfrm)',
     expect(stepOut('after-stop-xfrm-policy').trim(), guest('after-stop-xfrm-policy')).toBe('');
     const routes = stepOut('after-stop-routes');
     expect(routes, routes).not.toMatch(new RegExp(`proto (0xa7|${XFRM_DATAPLANE_DEFAULTS.routeProtocol})\\b`));
+    // and no "lookup 220" rule of ours in either family
+    expectStep('after-stop-rules');
+    const rules = splitRouting(stepOut('after-stop-rules'));
+    expect(rules.rules + rules.rules6, stepOut('after-stop-rules')).not.toMatch(/lookup 220/);
   });
 });

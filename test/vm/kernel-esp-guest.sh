@@ -24,10 +24,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CLI=$REPO/dist/daemon/cli.js
 CHARON=${IKEGATE_CHARON:-/usr/lib/ipsec/charon}
 PINGS=${KESP_PINGS:-10}
-# A gateway normally has a default route towards its uplink; the tunnelled replies to the
-# virtual IPs need SOME route before the XFRM policy can take them (KESP_GW_DEFAULT_ROUTE=0
-# leaves it out, to see what happens without).
-GW_DEFAULT_ROUTE=${KESP_GW_DEFAULT_ROUTE:-1}
+# The gateway has no default route: the LAN's replies to the virtual IPs must find the routes
+# ikegate installs in table 220 (rule "priority 220 lookup 220") before the XFRM out policy can
+# take them. KESP_GW_DEFAULT_ROUTE=1 adds one towards an (absent) uplink router, for debugging
+# a routing problem apart from the rest.
+GW_DEFAULT_ROUTE=${KESP_GW_DEFAULT_ROUTE:-0}
 R=/tmp/kesp               # guest RAM (overlay): sockets, charon dirs (not under /run: each
                           # charon gets its own /run), ikegate state
 SOCK=$R/ikegate.sock
@@ -216,6 +217,11 @@ pings() {   # $1 netns: IPv4 then IPv6 to the LAN host, through the tunnel
 xfrm_view() {   # $1 netns: states with counters, then policies
   ip -n "$1" -s xfrm state && echo "=== policies" && ip -n "$1" xfrm policy
 }
+gw_routing() {   # the gateway's table 220 and rules, both families (a table that never existed
+                 # is an error text in the output, which the host test then shows)
+  ip -n $GW route show table 220; echo "=== ipv6"; ip -n $GW -6 route show table 220
+  echo "=== rules"; ip -n $GW rule; echo "=== rules6"; ip -n $GW -6 rule
+}
 tunnel() {   # $1 label (direct|nat), $2 netns, $3 client name
   local label=$1 ns=$2 name=$3
   step "$label-initiate" sw "$name" --initiate --child net --timeout 90 || return 1
@@ -223,6 +229,7 @@ tunnel() {   # $1 label (direct|nat), $2 netns, $3 client name
   step "$label-ping" pings "$ns"
   step "$label-gw-xfrm-state" ip -n $GW -s xfrm state
   step "$label-gw-xfrm-policy" ip -n $GW xfrm policy
+  step "$label-gw-routing" gw_routing
   step "$label-client-xfrm" xfrm_view "$ns"
   step "$label-client-sas" sw "$name" --list-sas --raw
   step "$label-list-sas" list_sas
@@ -258,6 +265,7 @@ if tunnel direct $C1 c1; then
   step direct-terminate sw c1 --terminate --ike gw --timeout 30
   sleep 1
   step direct-gw-xfrm-after-delete xfrm_view $GW
+  step direct-gw-routing-after-delete gw_routing
 fi
 
 # 2. the client behind the masquerading NAT: ESP in UDP 4500
@@ -275,6 +283,7 @@ ms_since "$t"; timing stopMs "$MS"
 step after-stop-xfrm-state ip -n $GW xfrm state
 step after-stop-xfrm-policy ip -n $GW xfrm policy
 step after-stop-routes ip -n $GW route show table all
+step after-stop-rules gw_routing
 sleep 1
 step after-stop-client-sas sw cn --list-sas --raw
 

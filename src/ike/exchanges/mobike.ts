@@ -13,7 +13,7 @@
 // with MOBIKE, address changes are explicit only (as strongSwan does): a stray or replayed
 // datagram from elsewhere must not redirect the SA.
 import { formatIp } from '../../net/address.js';
-import { endpoint, formatEndpoint, type Endpoint } from '../../net/endpoint.js';
+import { endpoint, formatEndpoint, type Endpoint, sameEndpoint } from '../../net/endpoint.js';
 import type { Connection } from '../../policy/policy.js';
 import type { PolicySpec, SaSpec } from '../../xfrm/dataplane.js';
 import type { Payload } from '../codec/payload.js';
@@ -139,7 +139,7 @@ function noNatsMatches(data: Uint8Array, d: Datagram): boolean {
  * peer behind NAT is followed, and only without MOBIKE (which makes updates explicit).
  */
 export async function followPeer(ctx: EngineContext, sa: IkeSa, d: Datagram): Promise<void> {
-  if (sameEp(sa.remote, d.remote) && sameEp(sa.local, d.local)) return;
+  if (sameEndpoint(sa.remote, d.remote) && sameEndpoint(sa.local, d.local)) return;
   if (sa.phase !== 'established') {
     sa.remote = d.remote;
     sa.local = d.local;
@@ -154,7 +154,7 @@ export async function followPeer(ctx: EngineContext, sa: IkeSa, d: Datagram): Pr
 /** Moves the IKE_SA to new end points, then each CHILD_SA (same SPIs, same keys). */
 export async function moveIkeSa(ctx: EngineContext, sa: IkeSa, local: Endpoint, remote: Endpoint, nat: { natLocal: boolean; natRemote: boolean }, why: string): Promise<void> {
   const from = { local: sa.local, remote: sa.remote };
-  const moved = !sameEp(from.local, local) || !sameEp(from.remote, remote);
+  const moved = !sameEndpoint(from.local, local) || !sameEndpoint(from.remote, remote);
   const natChanged = nat.natLocal !== sa.natLocal || nat.natRemote !== sa.natRemote;
   if (!moved && !natChanged) return;
   sa.local = local;
@@ -168,10 +168,6 @@ export async function moveIkeSa(ctx: EngineContext, sa: IkeSa, local: Endpoint, 
   for (const child of [...sa.children]) await moveChild(ctx, sa, child);
   // Keepalives depend on NAT, which may just have appeared (§3.5: NAT detection is redone).
   scheduleKeepalive(ctx, sa);
-}
-
-function sameEp(a: Endpoint, b: Endpoint): boolean {
-  return a.address === b.address && a.port === b.port;
 }
 
 /** The SA and policy specs of a CHILD_SA at the IKE_SA's current end points. */

@@ -108,6 +108,8 @@ export interface InitRecord {
 }
 
 export interface IkeSa {
+  /** Key in the engine's half-open table while the SA is in it (initiator SPI + first address). */
+  halfOpenKey?: string;
   /** Our SPI as hex: the key in the SA table. */
   readonly id: string;
   /** A short name for logs: connection name + unique number once known. */

@@ -187,7 +187,11 @@ describe('realistic road-warrior config', () => {
     ]);
     expect(config.daemon).toMatchObject({ logLevel: 'debug', keepaliveInterval: 30, listen: ['192.0.2.1'], port: 500, portNatT: 4500, cookieThreshold: 10 });
     expect(config.credentialDir).toBe('/etc/ikegate');
-    expect(warnings).toEqual([]);
+    // Revocation settings are parsed but not enforced yet: the operator is told.
+    expect(warnings.map((w) => w.message)).toEqual([
+      'connections.ikev2-pubkey.remote.revocation is not supported by ikegate yet; ignored',
+      'authorities.example.crl_uris is not supported by ikegate yet; ignored',
+    ]);
   });
 });
 
@@ -311,5 +315,13 @@ describe('loadConfig(path)', () => {
 
   it('a missing file is a ConfigError', () => {
     expect(() => loadConfig('/nonexistent/ikegate.conf')).toThrow(ConfigError);
+  });
+});
+
+describe('settings that would promise a check ikegate does not do', () => {
+  it('refuses revocation = strict with file and line', () => {
+    expect(() => loadConfigText('connections { rw {\n remote {\n auth = pubkey\n revocation = strict\n }\n} }\n', '/etc/swanctl/swanctl.conf', '/etc/swanctl')).toThrow(
+      /swanctl\.conf:4: .*revocation = strict: ikegate does not check CRLs or OCSP/,
+    );
   });
 });

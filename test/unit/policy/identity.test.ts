@@ -12,6 +12,7 @@ import {
   matchIdentity,
   parseIdentity,
   parseIdentityPattern,
+  rdnsToDer,
   rdnsToString,
 } from '../../../src/policy/identity.js';
 
@@ -155,5 +156,14 @@ describe('matching', () => {
   it('identityKey is stable and case-insensitive for names', () => {
     expect(identityKey(parseIdentity('Carol@Example.org'))).toBe(identityKey(parseIdentity('carol@example.org')));
     expect(identityKey(parseIdentity('carol@example.org'))).not.toBe(identityKey(parseIdentity('carol.example.org')));
+  });
+});
+
+describe('formatting hostile DNs', () => {
+  it('escapes control characters from a peer DN so they cannot forge log lines', () => {
+    const der = rdnsToDer([{ oid: '2.5.4.3', value: 'evil\n{"level":"info"}' }]);
+    const text = formatIdentity({ type: IdType.ID_DER_ASN1_DN, data: der });
+    expect(text).not.toContain('\n');
+    expect(text).toMatch(/evil\\+0a/);
   });
 });

@@ -407,6 +407,16 @@ describe('XfrmDataplane: virtual-IP routes towards the peer (table 220, rule 220
     expect(kinds(leftover)).toEqual(['request 26', 'dump 34', 'request 24', 'request 25', 'request 33']);
   });
 
+  it('routing_table = 0: the routes go in main, and no rule is needed', async () => {
+    const rt = routing({ oif: 2, gateway: '192.0.2.254' });
+    const dp = new XfrmDataplane({ xfrm: kernel(), route: rt }, { routingTable: 0 });
+    await dp.installRoute({ destination: VIP, table: 0, via: { peer: CLIENT } });
+    expect(kinds(rt)).toEqual(['request 26', 'request 24']);
+    expect(rt.sent[1]!.body[4]).toBe(254);
+    await dp.close();
+    expect(kinds(rt).slice(-1)).toEqual(['request 25']);
+  });
+
   it('a route the kernel refuses leaves no count behind; no way out is an error naming the route', async () => {
     const rt = new FakeChannel((r) => (r.type === RtmType.RTM_NEWROUTE ? new NetlinkError(19, 'RTM_NEWROUTE') : r.type === RtmType.RTM_GETROUTE ? [lookupAnswer({ oif: 9 })] : []));
     const dp = new XfrmDataplane({ xfrm: kernel(), route: rt });

@@ -5,6 +5,7 @@
 import { EapConversation, type EapMethodName, type EapSecret } from '../../../eap/conversation.js';
 import type { EapTlsOptions } from '../../../eap/tls/eap-tls.js';
 import type { CredentialStore, LocalCredential } from '../../../credentials/store.js';
+import { encodePem } from '../../../credentials/x509.js';
 import type { Rng } from '../../../crypto/random.js';
 import type { Logger } from '../../../log/logger.js';
 import { matchIdentity, parseIdentity } from '../../../policy/identity.js';
@@ -44,16 +45,11 @@ export function eapSecretFor(secrets: readonly SecretConfig[], identity: string)
   return undefined;
 }
 
-function pem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
-}
-
 function tlsOptions(credentials: CredentialStore, cred: LocalCredential, round: AuthRound, log: Logger): EapTlsOptions {
   return {
-    certChainPem: [cred.cert, ...cred.chain].map((c) => pem('CERTIFICATE', c.der)).join(''),
+    certChainPem: [cred.cert, ...cred.chain].map((c) => encodePem('CERTIFICATE', c.der)).join(''),
     keyPem: cred.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    caPem: credentials.trustAnchors(round.cacerts).map((c) => pem('CERTIFICATE', c.der)),
+    caPem: credentials.trustAnchors(round.cacerts).map((c) => encodePem('CERTIFICATE', c.der)),
     async verifyPeer(certsDer, eapIdentity) {
       let claimed;
       try {

@@ -36,6 +36,8 @@ export async function teardownIkeSa(ctx: EngineContext, sa: IkeSa, reason: strin
   sa.leases = [];
   releaseEap(sa);
   transition(sa, 'dead', reason);
+  // A dead SA only replays its cached last response (no keys needed): SK_* go now (§12.10).
+  wipe(...Object.values(sa.keys));
   ctx.engine.unregister(sa);
   ctx.ports.events?.ikeDown?.({ id: sa.id, reason });
 }

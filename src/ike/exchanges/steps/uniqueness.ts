@@ -12,12 +12,12 @@
 //            connection exists
 // With INITIAL_CONTACT (and any policy but never) the duplicates of every connection go at once
 // and silently: the peer says it has no state for them, so a Delete could not be answered.
-import { bytesEqual } from '../../../crypto/bytes.js';
 import { formatIdentity } from '../../../policy/identity.js';
 import { ExchangeType, NotifyType, ProtocolId } from '../../constants.js';
 import { IkeError } from '../../errors.js';
 import { transition, type IkeSa } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
+import { identityEquals, identityKey } from '../../../policy/identity.js';
 import { removeChild, teardownIkeSa } from './teardown.js';
 
 /**
@@ -31,7 +31,8 @@ function peerKey(sa: IkeSa): string | undefined {
   // Fixed once the SA is established; cached because every new SA compares against all others.
   const cached = peerKeys.get(sa);
   if (cached !== undefined) return cached;
-  const key = sa.eapIdentity !== undefined ? `eap:${sa.eapIdentity}` : sa.remoteId ? `id:${sa.remoteId.type}:${Buffer.from(sa.remoteId.data).toString('hex')}` : undefined;
+  // identityKey: case-insensitive names and DNs compared by value, not by their DER encoding.
+  const key = sa.eapIdentity !== undefined ? `eap:${sa.eapIdentity.toLowerCase()}` : sa.remoteId ? `id:${identityKey(sa.remoteId)}` : undefined;
   if (key !== undefined && sa.phase === 'established') peerKeys.set(sa, key);
   return key;
 }
@@ -44,8 +45,7 @@ function duplicatesOf(ctx: EngineContext, sa: IkeSa): IkeSa[] {
       other.phase === 'established' &&
       other.localId !== undefined &&
       sa.localId !== undefined &&
-      other.localId.type === sa.localId.type &&
-      bytesEqual(other.localId.data, sa.localId.data) &&
+      identityEquals(other.localId, sa.localId) &&
       peerKey(other) === key &&
       other.remote.family === sa.remote.family,
   );
