@@ -138,7 +138,7 @@ export class IkeEngine {
       // A bug, not bad input (architecture §9.3): the SA's state can no longer be trusted, so it
       // goes, with its dataplane state; every other SA carries on.
       sa.log.error({ err }, `internal error in IKE_SA ${sa.label}: deleting it`);
-      await teardownIkeSa(this.ctx, sa, 'internal error', false).catch((e: unknown) => sa.log.error({ err: e }, 'teardown after internal error failed'));
+      await teardownIkeSa(this.ctx, sa, 'internal error').catch((e: unknown) => sa.log.error({ err: e }, 'teardown after internal error failed'));
     });
     sa.queue = run;
     return run;
@@ -180,7 +180,7 @@ export class IkeEngine {
       // Authenticated but malformed: RFC 7296 §2.21.2 INVALID_SYNTAX, and the SA is deleted.
       sa.log.warn({ reason: opened.reason }, `malformed ${exchangeName(header.exchange)} request ${header.messageId}: ${opened.reason}`);
       this.respond(sa, d, header, [notify(NotifyType.INVALID_SYNTAX)]);
-      await teardownIkeSa(this.ctx, sa, `invalid syntax: ${opened.reason}`, false);
+      await teardownIkeSa(this.ctx, sa, `invalid syntax: ${opened.reason}`);
       return;
     }
     const inner = opened.inner;
@@ -361,7 +361,7 @@ export class IkeEngine {
       // Before authentication every failure ends the SA; afterwards INVALID_SYNTAX does too
       // (architecture §9.3, strongSwan send_invalid_syntax): an authenticated peer sending
       // illegal messages is broken, and the SA's state can no longer be trusted.
-      if (sa.phase !== 'established' || err.notify === NotifyType.INVALID_SYNTAX) await teardownIkeSa(this.ctx, sa, err.message, false);
+      if (sa.phase !== 'established' || err.notify === NotifyType.INVALID_SYNTAX) await teardownIkeSa(this.ctx, sa, err.message);
     }
   }
 
@@ -475,7 +475,7 @@ export class IkeEngine {
     // Tell every authenticated peer we are going (RFC 7296 §1.4.1), once, without waiting for
     // answers: a stopping gateway must not hang on unreachable clients.
     for (const sa of all) if (sa.phase === 'established') this.sendDeleteOnce(sa);
-    await Promise.all(all.map((sa) => this.onSa(sa, () => teardownIkeSa(this.ctx, sa, reason, false))));
+    await Promise.all(all.map((sa) => this.onSa(sa, () => teardownIkeSa(this.ctx, sa, reason))));
     for (const sa of this.sas.values()) for (const cancel of sa.timers.values()) cancel();
     this.sas.clear();
   }

@@ -233,7 +233,7 @@ async function eapRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<vo
       sa.log.warn({ reason: outcome.reason, method: outcome.method }, `EAP authentication of ${who} failed: ${outcome.reason}`);
       ctx.ports.events?.authFailed?.({ remote: formatEndpoint(sa.remote), reason: `EAP: ${outcome.reason}` });
       ctx.engine.respond(sa, m.datagram, m.header, [{ kind: 'eap', critical: false, data: outcome.packet }, notify(NotifyType.AUTHENTICATION_FAILED)], m.digest);
-      await teardownIkeSa(ctx, sa, `EAP authentication failed: ${outcome.reason}`, false);
+      await teardownIkeSa(ctx, sa, `EAP authentication failed: ${outcome.reason}`);
       return;
     }
   }

@@ -224,7 +224,7 @@ async function processInit(ctx: EngineContext, d: Datagram, header: IkeHeader, p
       void ctx.engine.onSa(ikeSa, async () => {
         if (ikeSa.phase !== 'half-open' && ikeSa.phase !== 'authenticating') return;
         const { teardownIkeSa } = await import('./steps/teardown.js');
-        await teardownIkeSa(ctx, ikeSa, `not authenticated within ${ctx.config.daemon.halfOpenTimeout}s`, false);
+        await teardownIkeSa(ctx, ikeSa, `not authenticated within ${ctx.config.daemon.halfOpenTimeout}s`);
       });
     }),
   );

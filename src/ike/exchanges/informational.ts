@@ -39,7 +39,7 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
       sa.log.warn(`authentication of '${who}' failed: the peer aborted with AUTHENTICATION_FAILED during ${sa.eap ? 'EAP' : 'IKE_AUTH'}`);
       ctx.ports.events?.authFailed?.({ remote: formatEndpoint(sa.remote), reason: 'peer aborted authentication' });
       ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
-      await teardownIkeSa(ctx, sa, 'peer aborted authentication', false);
+      await teardownIkeSa(ctx, sa, 'peer aborted authentication');
       return;
     }
     throw new IkeError(NotifyType.INVALID_SYNTAX, `INFORMATIONAL in phase ${sa.phase}`);
@@ -51,14 +51,14 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   if (allOf(m.inner, 'notify').some((n) => n.notify === NotifyType.AUTHENTICATION_FAILED)) {
     sa.log.warn(`peer ${sa.label} rejected our authentication (AUTHENTICATION_FAILED): check the server certificate, its names and the client's trusted CAs`);
     ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
-    await teardownIkeSa(ctx, sa, 'peer rejected our authentication', false);
+    await teardownIkeSa(ctx, sa, 'peer rejected our authentication');
     return;
   }
   const deletes = allOf(m.inner, 'delete');
   if (deletes.some((d) => d.protocol === ProtocolId.IKE)) {
     sa.log.info(`peer deleted IKE_SA ${sa.label}`);
     ctx.engine.respond(sa, m.datagram, m.header, [], m.digest);
-    await teardownIkeSa(ctx, sa, 'deleted by peer', false);
+    await teardownIkeSa(ctx, sa, 'deleted by peer');
     return;
   }
   const response: Payload[] = [];

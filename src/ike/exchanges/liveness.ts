@@ -39,7 +39,7 @@ export function scheduleLiveness(ctx: EngineContext, sa: IkeSa): void {
         return arm(delay);
       }
       sa.log.warn(`peer ${sa.label} is dead: no answer to the liveness check`);
-      await teardownIkeSa(ctx, sa, 'dead peer detected', false);
+      await teardownIkeSa(ctx, sa, 'dead peer detected');
     });
   };
   arm(delay);

@@ -233,7 +233,7 @@ async function onIkeRekeyResponse(ctx: EngineContext, sa: IkeSa, own: OwnIkeReke
   delete sa.ikeRekey;
   try {
     if (r.kind === 'timeout') {
-      await teardownIkeSa(ctx, sa, 'no answer to our IKE_SA rekey', false);
+      await teardownIkeSa(ctx, sa, 'no answer to our IKE_SA rekey');
       return;
     }
     const inner = r.kind === 'response' ? r.inner : [];

@@ -107,7 +107,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
   };
   try {
     if (r.kind === 'timeout') {
-      await teardownIkeSa(ctx, sa, 'no answer to our CHILD_SA rekey', false);
+      await teardownIkeSa(ctx, sa, 'no answer to our CHILD_SA rekey');
       return;
     }
     if (r.kind === 'failed') {
@@ -155,7 +155,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
       // the peer's replacement stays and the peer deletes the old SA. Ours is never installed.
       sa.log.info(`CHILD_SA ${old.name}{${old.reqid}} rekey collision lost: deleting our redundant SPI ${hex8(a.spiIn)}_i`);
       await ctx.ports.dataplane.deleteSa(unused).catch(() => undefined);
-      ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [deleteEsp(a.spiIn)], (d) => (d.kind === 'timeout' ? teardownIkeSa(ctx, sa, 'no answer to our Delete', false) : undefined));
+      ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [deleteEsp(a.spiIn)], (d) => (d.kind === 'timeout' ? teardownIkeSa(ctx, sa, 'no answer to our Delete') : undefined));
       return;
     }
     const child = await installChild(ctx, sa, {
@@ -196,7 +196,7 @@ async function deleteOld(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: 
   child.state = 'deleting';
   cancelChildTimers(sa, child);
   ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [deleteEsp(child.spiIn)], async (r) => {
-    if (r.kind === 'timeout') return teardownIkeSa(ctx, sa, 'no answer to our Delete', false);
+    if (r.kind === 'timeout') return teardownIkeSa(ctx, sa, 'no answer to our Delete');
     await retireChild(ctx, sa, child, reason);
   });
 }
@@ -212,5 +212,5 @@ export async function startChildDelete(ctx: EngineContext, sa: IkeSa, child: Chi
 export async function startIkeDelete(ctx: EngineContext, sa: IkeSa, reason: string): Promise<void> {
   if (sa.phase !== 'established' && sa.phase !== 'rekeyed') return;
   transition(sa, 'deleting', reason);
-  ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'delete', critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] }], () => teardownIkeSa(ctx, sa, reason, false));
+  ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'delete', critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] }], () => teardownIkeSa(ctx, sa, reason));
 }

@@ -28,7 +28,7 @@ export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa,
   );
 }
 
-export async function teardownIkeSa(ctx: EngineContext, sa: IkeSa, reason: string, _sendDelete: boolean): Promise<void> {
+export async function teardownIkeSa(ctx: EngineContext, sa: IkeSa, reason: string): Promise<void> {
   if (sa.phase === 'dead') return;
   if (sa.phase === 'established') transition(sa, 'deleting', reason);
   for (const child of [...sa.children]) await removeChild(ctx, sa, child, reason);

@@ -65,7 +65,7 @@ export async function enforceUniqueness(ctx: EngineContext, sa: IkeSa, initialCo
       sa.log.info(`INITIAL_CONTACT: deleting duplicate IKE_SA ${other.label} of '${who}'`);
       // Through the other SA's own queue, so nothing of it runs concurrently with its deletion;
       // awaited, so its dataplane state is gone before ours is installed.
-      await ctx.engine.onSa(other, () => teardownIkeSa(ctx, other, `replaced by ${sa.label} (INITIAL_CONTACT)`, false));
+      await ctx.engine.onSa(other, () => teardownIkeSa(ctx, other, `replaced by ${sa.label} (INITIAL_CONTACT)`));
     }
     return;
   }
@@ -98,6 +98,6 @@ async function deleteReplaced(ctx: EngineContext, sa: IkeSa, reason: string): Pr
   // HDR, SK { D(IKE) }  -->
   ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [{ kind: 'delete', critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] }], async (r) => {
     sa.log.info(`old peer ${r.kind === 'response' ? 'acknowledged' : 'did not answer'} the Delete of IKE_SA ${sa.label}`);
-    await teardownIkeSa(ctx, sa, reason, false);
+    await teardownIkeSa(ctx, sa, reason);
   });
 }
