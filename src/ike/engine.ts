@@ -11,6 +11,7 @@ import type { PoolSet } from '../policy/pool.js';
 import { CookieJar } from './admission.js';
 import { decodeHeader, type IkeHeader } from './codec/header.js';
 import { decodePayloads } from './codec/message.js';
+import { notify } from './codec/payloads/notify.js';
 import { logIkeMessage } from '../log/message-log.js';
 import type { Payload, PayloadOf } from './codec/payload.js';
 import { Reader } from './codec/reader.js';
@@ -517,6 +518,3 @@ function digestOf(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(bytes).digest());
 }
 
-export function notify(type: number, data: Uint8Array = new Uint8Array(0)): Payload {
-  return { kind: 'notify', critical: false, protocol: 0, spi: new Uint8Array(0), notify: type, data };
-}

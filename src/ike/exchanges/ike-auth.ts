@@ -21,7 +21,7 @@ import { validatePayloads } from '../codec/message.js';
 import type { Payload } from '../codec/payload.js';
 import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
 import { AuthMethod, CertEncoding, ExchangeType, NotifyType, notifyName } from '../constants.js';
-import { notify } from '../engine.js';
+import { notify } from '../codec/payloads/notify.js';
 import { IkeError } from '../errors.js';
 import { transition, type IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, firstOf, type EngineContext, type Inbound } from './context.js';

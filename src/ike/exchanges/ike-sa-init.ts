@@ -16,7 +16,7 @@ import { logIkeMessage } from '../../log/message-log.js';
 import type { Payload, Proposal } from '../codec/payload.js';
 import { checkRules, firstCriticalUnknown } from '../codec/rules.js';
 import { DecodeError, IkeError } from '../errors.js';
-import { notify } from '../engine.js';
+import { keGroupData, notify } from '../codec/payloads/notify.js';
 import type { Datagram } from '../ports.js';
 import type { IkeSa, NegotiatedIke } from '../sa/ike-sa.js';
 import type { EngineContext } from './context.js';
@@ -260,8 +260,7 @@ function chooseProposal(candidates: Connection[], offered: Proposal[], keGroup: 
     suggestion ??= findKeGroupForInvalidKe(offered, conn.ikeProposals, keGroup, { protocol: 'ike', preferServerOrder: conn.preferServerOrder });
   }
   if (suggestion !== undefined) {
-    const data = new Uint8Array([suggestion >> 8, suggestion & 0xff]);
-    throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `KE payload group ${keGroup} not acceptable, requesting group ${suggestion}`, data);
+    throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `KE payload group ${keGroup} not acceptable, requesting group ${suggestion}`, keGroupData(suggestion));
   }
   throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, `no acceptable proposal: offered ${offered.map(describeProposal).join(', ')}; ${reasons.join('; ')}`);
 }

@@ -15,10 +15,7 @@ import { formatEndpoint } from '../../net/endpoint.js';
 import { teardownIkeSa } from './steps/teardown.js';
 import { retireChild } from './rekey/child-rekey.js';
 import { handleMobikeInformational, isMobikeInformational } from './mobike.js';
-
-function spiNumber(spi: Uint8Array): number {
-  return ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0;
-}
+import { spiFromBytes } from '../sa/spi.js';
 
 export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<void> {
   // RFC 7296 §2.5: a message with an unknown critical payload is rejected as a whole.
@@ -66,7 +63,7 @@ export async function handleInformational(ctx: EngineContext, sa: IkeSa, m: Inbo
   for (const d of deletes) {
     if (d.protocol !== ProtocolId.ESP || d.spiSize !== 4) continue; // AH is not negotiated by us
     for (const spi of d.spis) {
-      const peerSpi = spiNumber(spi);
+      const peerSpi = spiFromBytes(spi);
       const child = sa.children.find((c) => c.spiOut === peerSpi);
       if (!child) {
         sa.log.info(`peer deleted unknown CHILD_SA with SPI ${peerSpi.toString(16)}: ignored`);

@@ -18,13 +18,14 @@ import type { Connection } from '../../policy/policy.js';
 import type { PolicySpec, SaSpec } from '../../xfrm/dataplane.js';
 import type { Payload } from '../codec/payload.js';
 import { NotifyType } from '../constants.js';
-import { notify } from '../engine.js';
+import { notify } from '../codec/payloads/notify.js';
 import type { Datagram } from '../ports.js';
 import type { ChildSa, IkeSa } from '../sa/ike-sa.js';
 import { allOf, findNotify, type EngineContext, type Inbound } from './context.js';
 import { scheduleKeepalive } from './keepalive.js';
 import { detectNat, natHash } from './steps/nat-detection.js';
-import { hex8, removeChild } from './steps/teardown.js';
+import { removeChild } from './steps/teardown.js';
+import { spiHex } from '../sa/spi.js';
 
 /** The notifies that make an INFORMATIONAL request a MOBIKE one (RFC 4555 §4.2). */
 const MOBIKE_NOTIFIES: ReadonlySet<number> = new Set([
@@ -210,7 +211,7 @@ async function moveChild(ctx: EngineContext, sa: IkeSa, child: ChildSa): Promise
   if (!addressesMoved && encapSame) return;
   // The ids of the installed SAs at the new end points (what migrate() leaves in the dataplane).
   const movedIds = child.installedSas.map((id) => (id.spi === child.spiIn ? { ...id, src: sa.remote.address, dst: sa.local.address } : { ...id, src: sa.local.address, dst: sa.remote.address }));
-  const label = `CHILD_SA ${child.name}{${child.reqid}} ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o`;
+  const label = `CHILD_SA ${child.name}{${child.reqid}} ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o`;
   try {
     if (dp.migrate && encapSame) {
       await dp.migrate({ reqid: child.reqid, from: { local: fromLocal, remote: fromRemote }, to: { local: sa.local.address, remote: sa.remote.address } });

@@ -15,6 +15,7 @@
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 import { NotifyType, ProtocolId, notifyName } from '../../constants.js';
 import { checkFits, invalid, type PayloadCodec } from './codec.js';
+import type { PayloadOf } from '../payload.js';
 
 /** Data sizes fixed by the RFC defining each notify; other notifies are left to their step. */
 const DATA_LENGTH: ReadonlyMap<number, number> = new Map([
@@ -67,3 +68,13 @@ export const notifyCodec: PayloadCodec<'notify'> = {
     }
   },
 };
+
+/** A Notify payload as the exchanges build them (RFC 7296 §3.10); protocol and SPI only for CHILD_SA notifies. */
+export function notify(type: number, data: Uint8Array = new Uint8Array(0), about?: { protocol: number; spi: Uint8Array }): PayloadOf<'notify'> {
+  return { kind: 'notify', critical: false, protocol: about?.protocol ?? 0, spi: about?.spi ?? new Uint8Array(0), notify: type, data };
+}
+
+/** Notification data naming a key exchange method (INVALID_KE_PAYLOAD, RFC 7296 §3.10.1: two octets). */
+export function keGroupData(group: number): Uint8Array {
+  return new Uint8Array([group >> 8, group & 0xff]);
+}

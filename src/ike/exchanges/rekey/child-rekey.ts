@@ -13,21 +13,11 @@ import { IkeError } from '../../errors.js';
 import type { ChildSa, IkeSa } from '../../sa/ike-sa.js';
 import { firstOf, type EngineContext, type Inbound } from '../context.js';
 import { createChild, type ChildRequest } from '../steps/child-sa.js';
-import { hex8, removeChild } from '../steps/teardown.js';
+import { removeChild } from '../steps/teardown.js';
 import { ownChildRekey } from './collisions.js';
 import { cancelChildTimers } from './lifetimes.js';
-
-export function spiOf(bytes: Uint8Array): number {
-  return ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0;
-}
-
-export function spiBytes(spi: number): Uint8Array {
-  return new Uint8Array([spi >>> 24, (spi >>> 16) & 0xff, (spi >>> 8) & 0xff, spi & 0xff]);
-}
-
-function groupData(group: number): Uint8Array {
-  return new Uint8Array([group >> 8, group & 0xff]);
-}
+import { spiFromBytes, spiHex } from '../../sa/spi.js';
+import { keGroupData } from '../../codec/payloads/notify.js';
 
 /** The CHILD_SA of `reqid` that currently owns the policies (the newest replacement that took them). */
 export function policyHolder(sa: IkeSa, old: ChildSa): ChildSa {
@@ -50,19 +40,19 @@ export async function respondChild(ctx: EngineContext, sa: IkeSa, m: Inbound, re
 
   let old: ChildSa | undefined;
   if (rekeyNotify) {
-    const spi = rekeyNotify.protocol === ProtocolId.ESP && rekeyNotify.spi.length === 4 ? spiOf(rekeyNotify.spi) : undefined;
+    const spi = rekeyNotify.protocol === ProtocolId.ESP && rekeyNotify.spi.length === 4 ? spiFromBytes(rekeyNotify.spi) : undefined;
     // REKEY_SA names the peer's inbound SPI, which is our outbound one (§1.3.3).
     old = spi === undefined ? undefined : sa.children.find((c) => c.spiOut === spi);
     if (!old) {
       // §2.25.1: rekeying a CHILD_SA that does not exist (any more) is answered with
       // CHILD_SA_NOT_FOUND, carrying the protocol and SPI of the REKEY_SA notify.
-      sa.log.info(`peer rekeys unknown CHILD_SA with SPI ${spi === undefined ? '?' : hex8(spi)}: CHILD_SA_NOT_FOUND`);
+      sa.log.info(`peer rekeys unknown CHILD_SA with SPI ${spi === undefined ? '?' : spiHex(spi)}: CHILD_SA_NOT_FOUND`);
       ctx.engine.respond(sa, m.datagram, m.header, [{ kind: 'notify', critical: false, protocol: rekeyNotify.protocol, spi: rekeyNotify.spi, notify: NotifyType.CHILD_SA_NOT_FOUND, data: new Uint8Array(0) }], m.digest);
       return;
     }
     if (old.state === 'deleting' || old.state === 'rekeyed') {
       // §2.25.1: we are closing it (our Delete, or it was replaced and waits for its Delete).
-      throw new IkeError(NotifyType.TEMPORARY_FAILURE, `CHILD_SA ${old.name}{${old.reqid}} with SPI ${hex8(old.spiIn)}_i is ${old.state === 'deleting' ? 'being deleted' : 'already rekeyed'}`);
+      throw new IkeError(NotifyType.TEMPORARY_FAILURE, `CHILD_SA ${old.name}{${old.reqid}} with SPI ${spiHex(old.spiIn)}_i is ${old.state === 'deleting' ? 'being deleted' : 'already rekeyed'}`);
     }
   }
 
@@ -72,7 +62,7 @@ export async function respondChild(ctx: EngineContext, sa: IkeSa, m: Inbound, re
     // No key exchange in the selected proposal: no KEr, and a KEi sent along is not used.
     if (group === undefined) return undefined;
     if (!ke || ke.group !== group) {
-      throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `${ke ? `KE payload group ${ke.group}` : 'no KE payload'} for a proposal with KE method ${group}`, groupData(group));
+      throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `${ke ? `KE payload group ${ke.group}` : 'no KE payload'} for a proposal with KE method ${group}`, keGroupData(group));
     }
     const kex = keGroupFor(group).create();
     try {
@@ -133,14 +123,14 @@ export async function retireChild(ctx: EngineContext, sa: IkeSa, child: ChildSa,
   child.routes = [];
   await installDeferredOutbound(ctx, sa, heir);
   for (const id of child.installedSas) {
-    await dp.deleteSa(id).catch((err: unknown) => sa.log.warn({ err }, `removing SA ${hex8(id.spi)} failed`));
+    await dp.deleteSa(id).catch((err: unknown) => sa.log.warn({ err }, `removing SA ${spiHex(id.spi)} failed`));
   }
   child.installedSas = [];
   sa.children = sa.children.filter((c) => c !== child);
   cancelChildTimers(sa, child);
   sa.log.info(
-    { child: child.name, reqid: child.reqid, spiIn: hex8(child.spiIn), spiOut: hex8(child.spiOut), successor: hex8(heir.spiIn), reason },
-    `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o removed after rekeying (successor ${hex8(heir.spiIn)}_i): ${reason}`,
+    { child: child.name, reqid: child.reqid, spiIn: spiHex(child.spiIn), spiOut: spiHex(child.spiOut), successor: spiHex(heir.spiIn), reason },
+    `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o removed after rekeying (successor ${spiHex(heir.spiIn)}_i): ${reason}`,
   );
 }
 
@@ -151,5 +141,5 @@ export async function installDeferredOutbound(ctx: EngineContext, sa: IkeSa, chi
   delete child.deferredOutbound;
   await ctx.ports.dataplane.installSa(out);
   child.installedSas.push(out.id);
-  sa.log.debug(`CHILD_SA ${child.name}{${child.reqid}}: outbound SA ${hex8(out.id.spi)} installed`);
+  sa.log.debug(`CHILD_SA ${child.name}{${child.reqid}}: outbound SA ${spiHex(out.id.spi)} installed`);
 }

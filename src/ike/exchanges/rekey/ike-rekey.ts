@@ -25,6 +25,7 @@ import { teardownIkeSa } from '../steps/teardown.js';
 import { childWorkInFlight, weLoseCollision } from './collisions.js';
 import { startIkeDelete } from './initiator-rekey.js';
 import { armChildTimers, cancelChildTimers, scheduleIkeLifetimes } from './lifetimes.js';
+import { keGroupData } from '../../codec/payloads/notify.js';
 
 /** How long a rekeyed IKE_SA waits for the peer's Delete before we delete it ourselves. */
 const REKEYED_LINGER_MS = 30_000;
@@ -43,10 +44,6 @@ export interface OwnIkeRekey {
   tries: number;
   /** The peer rekeyed too: its (passive) new IKE_SA and that exchange's nonces. */
   collision?: { newSa: IkeSa; ni: Uint8Array; nr: Uint8Array };
-}
-
-function groupData(group: number): Uint8Array {
-  return new Uint8Array([group >> 8, group & 0xff]);
 }
 
 function negotiatedOf(chosen: Proposal, s: NegotiatedSuite): IkeSa['negotiated'] {
@@ -161,7 +158,7 @@ export async function respondIkeRekey(ctx: EngineContext, sa: IkeSa, m: Inbound)
   const sel = selectProposal(saPayload.proposals, conn.ikeProposals, { ...opts, requiredKe: ke.group });
   if (!sel.ok) {
     const g = findKeGroupForInvalidKe(saPayload.proposals, conn.ikeProposals, ke.group, opts);
-    if (g !== undefined) throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `IKE_SA rekey with KE group ${ke.group}, requesting ${g}`, groupData(g));
+    if (g !== undefined) throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `IKE_SA rekey with KE group ${ke.group}, requesting ${g}`, keGroupData(g));
     throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, `IKE_SA rekey: ${sel.reason}`);
   }
   const offered = saPayload.proposals.find((p) => p.num === sel.chosen.num && p.protocol === ProtocolId.IKE);

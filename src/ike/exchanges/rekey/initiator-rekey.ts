@@ -18,10 +18,11 @@ import { transition, type ChildSa, type IkeSa } from '../../sa/ike-sa.js';
 import { firstOf, type EngineContext } from '../context.js';
 import { installChild } from '../steps/child-sa.js';
 import { proposalOf, selectProposal } from '../steps/proposals.js';
-import { hex8, teardownIkeSa } from '../steps/teardown.js';
+import { teardownIkeSa } from '../steps/teardown.js';
 import { beginOwnChildRekey, endOwnChildRekey, ownChildRekey, weLoseCollision } from './collisions.js';
-import { policyHolder, retireChild, spiBytes, spiOf } from './child-rekey.js';
+import { policyHolder, retireChild } from './child-rekey.js';
 import { cancelChildTimers } from './lifetimes.js';
+import { spiFromBytes, spiToBytes, spiHex } from '../../sa/spi.js';
 
 const RETRY_MIN_MS = 2_000;
 const RETRY_SPREAD_MS = 8_000;
@@ -54,7 +55,7 @@ function espProposalsFor(specs: readonly ProposalSpec[], group: number | undefin
 function retryLater(ctx: EngineContext, sa: IkeSa, child: ChildSa, why: string): void {
   const r = ctx.ports.rng.bytes(2);
   const wait = RETRY_MIN_MS + (((r[0]! << 8) | r[1]!) / 0xffff) * RETRY_SPREAD_MS;
-  const key = `child-rekey:${hex8(child.spiIn)}`;
+  const key = `child-rekey:${spiHex(child.spiIn)}`;
   sa.timers.get(key)?.();
   sa.timers.set(key, ctx.ports.clock.setTimer(wait, () => void ctx.engine.onSa(sa, () => startChildRekey(ctx, sa, child, why))));
 }
@@ -76,15 +77,15 @@ export async function startChildRekey(ctx: EngineContext, sa: IkeSa, child: Chil
   const sel = child.selectors!;
   const inner: Payload[] = [
     // REKEY_SA names our inbound SPI of the SA being replaced (§1.3.3).
-    { kind: 'notify', critical: false, protocol: ProtocolId.ESP, spi: spiBytes(child.spiIn), notify: NotifyType.REKEY_SA, data: new Uint8Array(0) },
+    { kind: 'notify', critical: false, protocol: ProtocolId.ESP, spi: spiToBytes(child.spiIn), notify: NotifyType.REKEY_SA, data: new Uint8Array(0) },
     ...(child.config.mode === 'transport' ? [{ kind: 'notify', critical: false, protocol: 0, spi: new Uint8Array(0), notify: NotifyType.USE_TRANSPORT_MODE, data: new Uint8Array(0) } as const] : []),
-    { kind: 'sa', critical: false, proposals: specs.map((s, i) => proposalOf(s, i + 1, spiBytes(spiIn))) },
+    { kind: 'sa', critical: false, proposals: specs.map((s, i) => proposalOf(s, i + 1, spiToBytes(spiIn))) },
     { kind: 'nonce', critical: false, nonce: ni },
     ...(kex ? [{ kind: 'ke', critical: false, group: kex.group, data: kex.publicValue } as const] : []),
     { kind: 'tsi', critical: false, selectors: sel.local },
     { kind: 'tsr', critical: false, selectors: sel.remote },
   ];
-  sa.log.info(`rekeying CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o: ${why}${kex ? ` (PFS group ${kex.group})` : ''}`);
+  sa.log.info(`rekeying CHILD_SA ${child.name}{${child.reqid}} with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o: ${why}${kex ? ` (PFS group ${kex.group})` : ''}`);
   ctx.engine.startRequest(sa, ExchangeType.CREATE_CHILD_SA, inner, (r) => onChildRekeyResponse(ctx, sa, child, { spiIn, ni, kex, specs, why, tries }, r));
 }
 
@@ -153,7 +154,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
     if (collision && weLoseCollision({ ni: a.ni, nr }, collision)) {
       // §2.8.1: our replacement holds the lowest nonce: redundant, deleted by us (its initiator);
       // the peer's replacement stays and the peer deletes the old SA. Ours is never installed.
-      sa.log.info(`CHILD_SA ${old.name}{${old.reqid}} rekey collision lost: deleting our redundant SPI ${hex8(a.spiIn)}_i`);
+      sa.log.info(`CHILD_SA ${old.name}{${old.reqid}} rekey collision lost: deleting our redundant SPI ${spiHex(a.spiIn)}_i`);
       await ctx.ports.dataplane.deleteSa(unused).catch(() => undefined);
       ctx.engine.startRequest(sa, ExchangeType.INFORMATIONAL, [deleteEsp(a.spiIn)], (d) => (d.kind === 'timeout' ? teardownIkeSa(ctx, sa, 'no answer to our Delete') : undefined));
       return;
@@ -162,7 +163,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
       config: old.config,
       reqid: old.reqid,
       spiIn: a.spiIn,
-      spiOut: spiOf(chosen.spi),
+      spiOut: spiFromBytes(chosen.spi),
       chosen: sel.chosen,
       suite: sel.suite,
       ni: a.ni,
@@ -176,7 +177,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
     gir?.fill(0);
     if (collision && sa.children.includes(collision.child)) {
       // We won: the peer deletes its redundant replacement; ours takes over when it goes.
-      sa.log.info(`CHILD_SA ${old.name}{${old.reqid}} rekey collision won: the peer deletes its redundant SPI ${hex8(collision.child.spiIn)}_i`);
+      sa.log.info(`CHILD_SA ${old.name}{${old.reqid}} rekey collision won: the peer deletes its redundant SPI ${spiHex(collision.child.spiIn)}_i`);
       collision.child.state = 'rekeyed';
       collision.child.replacedBy = child;
     }
@@ -189,7 +190,7 @@ async function onChildRekeyResponse(ctx: EngineContext, sa: IkeSa, old: ChildSa,
 }
 
 function deleteEsp(spi: number): PayloadOf<'delete'> {
-  return { kind: 'delete', critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: [spiBytes(spi)] };
+  return { kind: 'delete', critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: [spiToBytes(spi)] };
 }
 
 async function deleteOld(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
@@ -204,7 +205,7 @@ async function deleteOld(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: 
 /** Deletes a CHILD_SA (hard lifetime): INFORMATIONAL Delete, removed when the peer answers. */
 export async function startChildDelete(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
   if (!sa.children.includes(child) || child.state === 'deleting') return;
-  sa.log.info(`deleting CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o: ${reason}`);
+  sa.log.info(`deleting CHILD_SA ${child.name}{${child.reqid}} with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o: ${reason}`);
   await deleteOld(ctx, sa, child, reason);
 }
 

@@ -11,9 +11,10 @@ import { bytesEqual } from '../../../crypto/bytes.js';
 import type { DataplaneEvent } from '../../../xfrm/dataplane.js';
 import type { ChildSa, IkeSa } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
-import { hex8 } from '../steps/teardown.js';
+
 import { startChildDelete, startChildRekey, startIkeDelete } from './initiator-rekey.js';
 import { startIkeRekey } from './ike-rekey.js';
+import { spiHex } from '../../sa/spi.js';
 
 /** MS NT5 ISAKMPOAKLEY (the version follows; field facts §2.1.2). */
 const MS_NT5_VID = new Uint8Array([0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d, 0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87, 0xe4, 0x61]);
@@ -35,8 +36,8 @@ function jitter(ctx: EngineContext, rand: number | undefined, base: number): num
   return ((((r[0]! << 24) | (r[1]! << 16) | (r[2]! << 8) | r[3]!) >>> 0) / 0x1_0000_0000) * max;
 }
 
-const rekeyKey = (c: ChildSa) => `child-rekey:${hex8(c.spiIn)}`;
-const expireKey = (c: ChildSa) => `child-expire:${hex8(c.spiIn)}`;
+const rekeyKey = (c: ChildSa) => `child-rekey:${spiHex(c.spiIn)}`;
+const expireKey = (c: ChildSa) => `child-expire:${spiHex(c.spiIn)}`;
 
 /** Fixes a new CHILD_SA's rekey and expiry times and arms their timers. */
 export function scheduleChildLifetimes(ctx: EngineContext, sa: IkeSa, child: ChildSa): void {
@@ -89,7 +90,7 @@ export function watchDataplaneExpiry(ctx: EngineContext): () => void {
     for (const sa of ctx.engine.sas.values()) {
       const child = sa.children.find((c) => c.installedSas.some((id) => id.spi === e.id.spi && id.dst === e.id.dst));
       if (!child) continue;
-      const why = `dataplane reported a ${e.hard ? 'hard' : 'soft'} expire of SA ${hex8(e.id.spi)}`;
+      const why = `dataplane reported a ${e.hard ? 'hard' : 'soft'} expire of SA ${spiHex(e.id.spi)}`;
       void ctx.engine.onSa(sa, () => (e.hard ? hardExpire(ctx, sa, child, why) : softExpire(ctx, sa, child, why)));
       return;
     }

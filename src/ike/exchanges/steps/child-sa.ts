@@ -18,9 +18,10 @@ import type { ChildSa, IkeSa } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
 import { describeProposal, selectProposal, type NegotiatedSuite, type SelectResult } from './proposals.js';
 import { scheduleChildLifetimes } from '../rekey/lifetimes.js';
-import { hex8 } from './teardown.js';
+
 import { emitChildEvent } from './child-events.js';
 import { installVipRoutes } from './vip-routes.js';
+import { spiFromBytes, spiToBytes, spiHex } from '../../sa/spi.js';
 
 export interface ChildRequest {
   sa: Extract<Payload, { kind: 'sa' }>;
@@ -80,15 +81,6 @@ export interface ChildResult {
 
 let nextReqid = 1;
 
-function spiNumber(spi: Uint8Array): number {
-  if (spi.length !== 4) throw new IkeError(NotifyType.INVALID_SYNTAX, `ESP SPI of ${spi.length} bytes`);
-  return ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0;
-}
-
-function spiBytes(spi: number): Uint8Array {
-  return new Uint8Array([spi >>> 24, (spi >>> 16) & 0xff, (spi >>> 8) & 0xff, spi & 0xff]);
-}
-
 /** Finds the first child config whose selectors accept the request, narrowed to the peer's virtual IPs. */
 function matchChild(conn: Connection, sa: IkeSa, req: ChildRequest): { config: ChildConfig; tsi: TrafficSelector[]; tsr: TrafficSelector[] } {
   const reasons: string[] = [];
@@ -112,7 +104,7 @@ export async function createChild(ctx: EngineContext, sa: IkeSa, conn: Connectio
   const gir = req.keyExchange ? req.keyExchange(suite.ke) : req.gir;
   // selectProposal() answers with an empty SPI: the peer's SPI (our outbound) is in the offered proposal.
   const offered = req.sa.proposals.find((p) => p.num === chosen.num && p.protocol === chosen.protocol);
-  const spiOut = spiNumber(offered?.spi ?? chosen.spi);
+  const spiOut = spiFromBytes(offered?.spi ?? chosen.spi);
   const spiIn = await ctx.ports.dataplane.allocateSpi(sa.local.address);
   const child = await installChild(ctx, sa, {
     config,
@@ -129,7 +121,7 @@ export async function createChild(ctx: EngineContext, sa: IkeSa, conn: Connectio
     remote: tsi,
     ...(req.rekey ? { rekey: req.rekey, deferOutbound: true } : {}),
   });
-  const answer: Proposal = { ...chosen, spi: spiBytes(spiIn) };
+  const answer: Proposal = { ...chosen, spi: spiToBytes(spiIn) };
   return {
     child,
     payloads: [
@@ -289,10 +281,10 @@ export async function installChild(ctx: EngineContext, sa: IkeSa, p: ChildInstal
   sa.children.push(child);
   if (!p.rekey) emitChildEvent(ctx, sa, child, 'up');
   scheduleChildLifetimes(ctx, sa, child);
-  const verb = p.rekey ? `rekeyed (replacing SPIs ${hex8(p.rekey.old.spiIn)}_i ${hex8(p.rekey.old.spiOut)}_o)` : 'established';
+  const verb = p.rekey ? `rekeyed (replacing SPIs ${spiHex(p.rekey.old.spiIn)}_i ${spiHex(p.rekey.old.spiOut)}_o)` : 'established';
   sa.log.info(
-    { child: config.name, reqid, spiIn: hex8(spiIn), spiOut: hex8(spiOut), proposal: child.proposal, localTs: child.localTs, remoteTs: child.remoteTs, encap, ...(p.rekey ? { replaces: hex8(p.rekey.old.spiIn) } : {}) },
-    `CHILD_SA ${config.name}{${reqid}} ${verb} with SPIs ${hex8(spiIn)}_i ${hex8(spiOut)}_o and TS ${child.localTs.join(' ')} === ${child.remoteTs.join(' ')}${encap ? ` (UDP-encapsulated to ${formatEndpoint(sa.remote)})` : ''}`,
+    { child: config.name, reqid, spiIn: spiHex(spiIn), spiOut: spiHex(spiOut), proposal: child.proposal, localTs: child.localTs, remoteTs: child.remoteTs, encap, ...(p.rekey ? { replaces: spiHex(p.rekey.old.spiIn) } : {}) },
+    `CHILD_SA ${config.name}{${reqid}} ${verb} with SPIs ${spiHex(spiIn)}_i ${spiHex(spiOut)}_o and TS ${child.localTs.join(' ')} === ${child.remoteTs.join(' ')}${encap ? ` (UDP-encapsulated to ${formatEndpoint(sa.remote)})` : ''}`,
   );
   return child;
 }

@@ -6,6 +6,7 @@ import type { EngineContext } from '../context.js';
 import { emitChildEvent } from './child-events.js';
 import { removeVipRoutes } from './vip-routes.js';
 import { wipe } from '../../../crypto/bytes.js';
+import { spiHex } from '../../sa/spi.js';
 
 export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa, reason: string): Promise<void> {
   const dp = ctx.ports.dataplane;
@@ -24,7 +25,7 @@ export async function removeChild(ctx: EngineContext, sa: IkeSa, child: ChildSa,
   emitChildEvent(ctx, sa, child, 'down', usage);
   sa.log.info(
     { child: child.name, spiIn: child.spiIn.toString(16), spiOut: child.spiOut.toString(16), reason, ...usage },
-    `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${hex8(child.spiIn)}_i ${hex8(child.spiOut)}_o deleted: ${reason}`,
+    `CHILD_SA ${child.name}{${child.reqid}} with SPIs ${spiHex(child.spiIn)}_i ${spiHex(child.spiOut)}_o deleted: ${reason}`,
   );
 }
 
@@ -50,6 +51,3 @@ export function releaseEap(sa: IkeSa): void {
   delete sa.eap;
 }
 
-export function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
-}
