@@ -65,7 +65,7 @@ export const IKEGATE_KEYS: KeyTable = {
   implemented: [
     'listen', 'port', 'port_nat_t', 'state_dir', 'control_socket', 'log_level', 'dataplane', 'cookie_threshold',
     'half_open_timeout', 'retransmit_timeout', 'retransmit_tries', 'retransmit_base', 'keepalive', 'routing_table',
-    'proposal_order', 'fragment_size', 'eap_only_authentication',
+    'proposal_order', 'fragment_size', 'eap_only_authentication', 'eap_mschapv2_domain',
   ],
   ignored: [],
 };

@@ -178,6 +178,8 @@ class Loader {
     d.keepaliveInterval = this.get(sec, 'keepalive', p, parseDuration) ?? d.keepaliveInterval;
     d.routingTable = this.get(sec, 'routing_table', p, (s) => parseUint(s, 0xffffffff)) ?? d.routingTable;
     d.eapOnly = this.get(sec, 'eap_only_authentication', p, parseBool) ?? d.eapOnly;
+    const domain = this.get(sec, 'eap_mschapv2_domain', p, (s) => s.trim());
+    if (domain) d.mschapv2Domain = domain;
     d.proposalOrder = this.get(sec, 'proposal_order', p, (s) => parseEnum(s, ['client', 'server'] as const)) ?? d.proposalOrder;
     d.fragmentSize = this.get(sec, 'fragment_size', p, (s) => {
       const n = parseUint(s, 65535);
@@ -360,7 +362,10 @@ class Loader {
       // 'no' stays distinct from 'never': strongSwan's 'no' still honours INITIAL_CONTACT.
       // ikegate defaults to replace (strongSwan: no): a user reconnecting after a network change
       // must not keep a stale SA holding a second virtual IP.
-      unique: this.get(cs, 'unique', p, (s) => parseEnum(s, ['never', 'no', 'replace', 'keep'] as const)) ?? 'replace',
+      // `no` (what legacy uniqueids=no configs become) means several SAs per identity, as `never`:
+      // strongSwan's `no` would still drop them on INITIAL_CONTACT, which every reconnecting
+      // strongSwan client sends, so such setups lose their parallel SAs in practice.
+      unique: ((u) => (u === 'no' ? 'never' : u))(this.get(cs, 'unique', p, (s) => parseEnum(s, ['never', 'no', 'replace', 'keep'] as const)) ?? 'replace'),
       // Product rule: clients that send no CERTREQ (Apple) still need our certificate, so with
       // local pubkey auth the default is 'always' instead of swanctl's 'ifasked'.
       sendCert: sendCertV ?? (local[0]?.auth === 'pubkey' ? 'always' : 'ifasked'),

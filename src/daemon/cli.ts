@@ -112,11 +112,16 @@ function formatSas(sas: IkeSaSummary[]): string {
     if (sa.eapIdentity) lines.push(`  EAP identity: ${sa.eapIdentity} (${sa.eapMethod ?? 'EAP'})`);
     if (sa.vips.length) lines.push(`  virtual IPs: ${sa.vips.join(', ')}`);
     for (const c of sa.children) {
-      lines.push(`  ${c.name}{${c.reqid}}: ${c.proposal}, SPIs ${c.spiIn}_i ${c.spiOut}_o${c.encap ? ', UDP-encapsulated' : ''}, ${c.ageSeconds}s`);
+      const usage = c.usageIn || c.usageOut ? `, ${c.usageIn?.bytes ?? 0} bytes_i (${c.usageIn?.packets ?? 0} pkts), ${c.usageOut?.bytes ?? 0} bytes_o (${c.usageOut?.packets ?? 0} pkts)${lastUse(c.usageIn?.lastUse ?? c.usageOut?.lastUse)}` : '';
+      lines.push(`  ${c.name}{${c.reqid}}: ${c.proposal}, SPIs ${c.spiIn}_i ${c.spiOut}_o${c.encap ? ', UDP-encapsulated' : ''}, ${c.ageSeconds}s${usage}`);
       lines.push(`    ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+function lastUse(at: number | undefined): string {
+  return at === undefined ? '' : `, last use ${Math.max(0, Math.round((Date.now() - at) / 1000))}s ago`;
 }
 
 function socketPath(values: { socket?: string | undefined; config?: string | undefined }): string {

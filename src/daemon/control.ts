@@ -6,7 +6,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from '../log/logger.js';
 
-export type ControlHandler = (request: { cmd: string; [k: string]: unknown }) => unknown;
+export type ControlHandler = (request: { cmd: string; [k: string]: unknown }) => unknown | Promise<unknown>;
 
 export class ControlServer {
   private server: Server | undefined;
@@ -35,7 +35,7 @@ export class ControlServer {
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl);
           buffered = buffered.slice(nl + 1);
-          conn.write(`${JSON.stringify(this.answer(line))}\n`);
+          void this.answer(line).then((a) => conn.writable && conn.write(`${JSON.stringify(a)}\n`));
         }
       });
     });
@@ -47,11 +47,11 @@ export class ControlServer {
     this.server = server;
   }
 
-  private answer(line: string): unknown {
+  private async answer(line: string): Promise<unknown> {
     try {
       const req = JSON.parse(line) as { cmd?: unknown };
       if (typeof req.cmd !== 'string') return { ok: false, error: 'request without cmd' };
-      return { ok: true, result: this.handler(req as { cmd: string }) };
+      return { ok: true, result: await this.handler(req as { cmd: string }) };
     } catch (err) {
       this.log.debug({ err: String(err) }, 'bad control request');
       return { ok: false, error: err instanceof Error ? err.message : String(err) };

@@ -132,7 +132,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     (req) => {
       switch (req.cmd) {
         case 'list-sas':
-          return liveEngine.listSas();
+          return liveEngine.listSasWithUsage();
         case 'list-pools':
           return pools.list();
         case 'version':

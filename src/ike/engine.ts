@@ -469,6 +469,29 @@ export class IkeEngine {
     return [...this.sas.values()].filter((sa) => sa.phase !== 'dead').map((sa) => summarise(sa, this.ports.clock.now()));
   }
 
+  /** listSas() plus each CHILD_SA's traffic counters and last use, asked of the dataplane. */
+  async listSasWithUsage(): Promise<IkeSaSummary[]> {
+    const live = [...this.sas.values()].filter((sa) => sa.phase !== 'dead');
+    const now = this.ports.clock.now();
+    return Promise.all(
+      live.map(async (sa) => {
+        const summary = summarise(sa, now);
+        await Promise.all(
+          sa.children.map(async (child, i) => {
+            const [inId, outId] = child.installedSas;
+            const query = (id: typeof inId) => (id ? this.ports.dataplane.querySa(id).catch(() => undefined) : Promise.resolve(undefined));
+            const [inbound, outbound] = await Promise.all([query(inId), query(outId)]);
+            const target = summary.children[i];
+            if (!target) return;
+            if (inbound) target.usageIn = inbound;
+            if (outbound) target.usageOut = outbound;
+          }),
+        );
+        return summary;
+      }),
+    );
+  }
+
   /** Stops accepting datagrams and removes every SA's dataplane state. */
   async close(reason: string): Promise<void> {
     this.closed = true;

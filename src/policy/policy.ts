@@ -160,6 +160,11 @@ export interface DaemonSettings {
    * protects clients from a rogue gateway that merely knows their EAP secrets.
    */
   eapOnly: boolean;
+  /**
+   * EAP-MSCHAPv2 `DOMAIN\user` identities: the domain is always stripped before the secret lookup
+   * (RFC 2759 §4); when this is set, the domain a client sends must also equal it.
+   */
+  mschapv2Domain?: string;
 }
 
 export interface GatewayConfig {

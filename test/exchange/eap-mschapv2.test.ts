@@ -318,6 +318,20 @@ describe('EAP identities and secrets', () => {
     expect(gw.dataplane.sas.size).toBe(2);
   });
 
+  it('with eap_mschapv2_domain = EXAMPLE, EXAMPLE\\alice gets in and OTHER\\alice does not', async () => {
+    const gw = gateway({ ikegate: 'eap_mschapv2_domain = EXAMPLE' });
+    const good = windows(gw, '198.51.100.12');
+    await good.client.init();
+    const ok = await good.client.authEap(good.opts(mschapv2Peer({ identity: 'example\\alice', password: ALICE.password })));
+    expect(ok.ok).toBe(true);
+    const bad = windows(gw, '198.51.100.13');
+    await bad.client.init();
+    const refused = await bad.client.authEap(bad.opts(mschapv2Peer({ identity: 'OTHER\\alice', password: ALICE.password })));
+    expect(refused.ok).toBe(false);
+    expect(refused.eapResult).not.toBe('success');
+    expect(gw.engine.listSas().map((s) => s.eapIdentity)).toEqual(['alice']);
+  });
+
   it('a user stored only as NT hash (ntlm- secret) authenticates', async () => {
     const gw = gateway();
     const { client, opts } = windows(gw, '198.51.100.30');

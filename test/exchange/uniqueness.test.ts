@@ -95,15 +95,18 @@ describe('unique = never', () => {
   });
 });
 
-describe('unique = no (the default)', () => {
-  it('without INITIAL_CONTACT both IKE_SAs stay', async () => {
-    const { gw, auth } = await twice(undefined);
+describe('unique = no (what legacy uniqueids=no becomes: several SAs per identity)', () => {
+  it('both IKE_SAs stay, even with INITIAL_CONTACT (as never)', async () => {
+    const { gw, auth } = await twice('no', { initialContact: true });
     expect(auth.ok).toBe(true);
     expect(ids(gw)).toHaveLength(2);
+    expect(gw.dataplane.sas.size).toBe(4);
   });
+});
 
+describe('INITIAL_CONTACT with the default unique = replace', () => {
   it('N(INITIAL_CONTACT) deletes the older IKE_SA silently (the peer has no state for it)', async () => {
-    const { gw, a, auth, firstId } = await twice('no', { initialContact: true });
+    const { gw, a, auth, firstId } = await twice(undefined, { initialContact: true });
     expect(auth.ok).toBe(true);
     expect(auth.cp?.v4).toBe(FIRST_V4);
     expect(ids(gw)).toEqual([expect.not.stringMatching(firstId)]);
@@ -111,7 +114,7 @@ describe('unique = no (the default)', () => {
   });
 
   it('the Windows Vid-Initial-Contact vendor ID counts as INITIAL_CONTACT', async () => {
-    const { gw, auth, firstId } = await twice('no', {}, { vid: true });
+    const { gw, auth, firstId } = await twice(undefined, {}, { vid: true });
     expect(auth.ok).toBe(true);
     expect(ids(gw)).toHaveLength(1);
     expect(ids(gw)).not.toContain(firstId);

@@ -128,6 +128,7 @@ async function firstRequest(ctx: EngineContext, sa: IkeSa, m: Inbound): Promise<
       cred,
       rng: ctx.ports.rng,
       log: sa.log,
+      ...(ctx.config.daemon.mschapv2Domain ? { mschapv2Domain: ctx.config.daemon.mschapv2Domain } : {}),
     });
     sa.eap = { conversation: eap, firstInner: inner, cred };
     response.push({ kind: 'eap', critical: false, data: eap.start() });

@@ -3,6 +3,7 @@ import { toHex } from '../../crypto/bytes.js';
 import { formatEndpoint } from '../../net/endpoint.js';
 import { formatIdentity } from '../../policy/identity.js';
 import type { IkeSa } from './ike-sa.js';
+import type { SaUsage } from '../../xfrm/dataplane.js';
 
 export interface ChildSaSummary {
   name: string;
@@ -14,6 +15,9 @@ export interface ChildSaSummary {
   remoteTs: string[];
   encap: boolean;
   ageSeconds: number;
+  /** Traffic counters from the dataplane (list-sas asks for them): bytes, packets, last use (ms). */
+  usageIn?: SaUsage;
+  usageOut?: SaUsage;
 }
 
 export interface IkeSaSummary {

@@ -73,6 +73,8 @@ export interface EapSetup {
   cred: LocalCredential | undefined;
   rng: Rng;
   log: Logger;
+  /** ikegate.eap_mschapv2_domain: the domain DOMAIN\user identities must carry, if set. */
+  mschapv2Domain?: string;
 }
 
 export function createEapConversation(s: EapSetup): EapConversation {
@@ -93,6 +95,7 @@ export function createEapConversation(s: EapSetup): EapConversation {
           },
         }),
     secretFor: (identity) => eapSecretFor(s.secrets, identity),
+    ...(s.mschapv2Domain ? { mschapv2: { requireDomain: s.mschapv2Domain } } : {}),
     ...(methods.includes('eap-tls') && s.cred ? { tls: tlsOptions(s.credentials, s.cred, s.round, s.log) } : {}),
     rng: s.rng,
     log: s.log,

@@ -6,18 +6,18 @@
 // Duplicates are established IKE_SAs with the same local identity, the same remote identity
 // (with EAP: the same EAP identity) and the same address family, as in strongSwan:
 //   never    several SAs per identity; even INITIAL_CONTACT deletes nothing
-//   no       (default) like never, except that INITIAL_CONTACT deletes the duplicates
-//   replace  duplicates on the same connection are deleted (an INFORMATIONAL Delete is sent)
+//   no       the same as never here (legacy uniqueids=no setups want parallel SAs; strongSwan's
+//            `no` would still delete them on INITIAL_CONTACT)
+//   replace  (default) duplicates on the same connection are deleted (an INFORMATIONAL Delete is sent)
 //   keep     a new SA is refused with AUTHENTICATION_FAILED while a duplicate on the same
 //            connection exists
-// With INITIAL_CONTACT (and any policy but never) the duplicates of every connection go at once
+// With INITIAL_CONTACT (replace and keep) the duplicates of every connection go at once
 // and silently: the peer says it has no state for them, so a Delete could not be answered.
-import { formatIdentity } from '../../../policy/identity.js';
 import { ExchangeType, NotifyType, ProtocolId } from '../../constants.js';
 import { IkeError } from '../../errors.js';
 import { transition, type IkeSa } from '../../sa/ike-sa.js';
 import type { EngineContext } from '../context.js';
-import { identityEquals, identityKey } from '../../../policy/identity.js';
+import { formatIdentity, identityEquals, identityKey } from '../../../policy/identity.js';
 import { removeChild, teardownIkeSa } from './teardown.js';
 
 /**
@@ -56,8 +56,9 @@ function duplicatesOf(ctx: EngineContext, sa: IkeSa): IkeSa[] {
  * AUTHENTICATION_FAILED when `unique = keep` refuses it.
  */
 export async function enforceUniqueness(ctx: EngineContext, sa: IkeSa, initialContact: boolean): Promise<void> {
-  const policy = sa.conn?.unique ?? 'no';
-  if (policy === 'never' || (policy === 'no' && !initialContact)) return;
+  const policy = sa.conn?.unique ?? 'replace';
+  // The loader maps `no` to never (several SAs per identity, INITIAL_CONTACT included).
+  if (policy === 'never' || policy === 'no') return;
   const who = sa.eapIdentity ?? (sa.remoteId ? formatIdentity(sa.remoteId) : 'peer');
   const duplicates = duplicatesOf(ctx, sa);
   if (initialContact) {
