@@ -77,6 +77,14 @@ async function connectAndPing(node: ClientNode, dir: string): Promise<void> {
     expect(ping.loss, `ping ${target} from ${node.label}\n${ping.output}\n${gw.describe()}`).toBeLessThan(MAX_LOSS_PERCENT);
   }
 
+  // `ikegate list-sas` reports the CHILD_SA's traffic from the dataplane: 2 × PINGS echoes each way.
+  const [listed] = await gw.listSas();
+  const child = (listed?.['children'] as { usageIn?: { packets: number; bytes: number; lastUse?: number }; usageOut?: { packets: number } }[] | undefined)?.[0];
+  expect(child?.usageIn?.packets, JSON.stringify(listed)).toBeGreaterThanOrEqual(2 * PINGS * 0.95);
+  expect(child?.usageOut?.packets, JSON.stringify(listed)).toBeGreaterThanOrEqual(2 * PINGS * 0.95);
+  expect(child?.usageIn?.bytes).toBeGreaterThan(0);
+  expect(child?.usageIn?.lastUse).toBeGreaterThan(Date.now() - 60_000);
+
   await client.terminate();
   await waitForGatewaySaCount(gw, 0);
 }
