@@ -12,7 +12,6 @@ type ValueOf<T> = T[keyof T];
 
 export const IKE_MAJOR_VERSION = 2;
 export const IKE_HEADER_LENGTH = 28;
-export const NON_ESP_MARKER_LENGTH = 4;
 
 /** IKE header flags (RFC 7296 §3.1). */
 export const HeaderFlag = { INITIATOR: 0x08, VERSION: 0x10, RESPONSE: 0x20 } as const;
@@ -58,7 +57,6 @@ export const protocolName = nameOf(ProtocolId, 'PROTO');
 
 export const TransformType = { ENCR: 1, PRF: 2, INTEG: 3, KE: 4, ESN: 5 } as const;
 export type TransformType = ValueOf<typeof TransformType>;
-export const transformTypeName = nameOf(TransformType, 'TRANSFORM');
 
 export const EncrId = {
   DES: 2,
@@ -75,7 +73,6 @@ export const EncrId = {
   NULL_AUTH_AES_GMAC: 21,
   CHACHA20_POLY1305: 28,
 } as const;
-export const encrName = nameOf(EncrId, 'ENCR');
 
 export const PrfId = {
   HMAC_MD5: 1,
@@ -86,7 +83,6 @@ export const PrfId = {
   HMAC_SHA2_512: 7,
   AES128_CMAC: 8,
 } as const;
-export const prfName = nameOf(PrfId, 'PRF');
 
 export const IntegId = {
   NONE: 0,
@@ -97,7 +93,6 @@ export const IntegId = {
   HMAC_SHA2_384_192: 13,
   HMAC_SHA2_512_256: 14,
 } as const;
-export const integName = nameOf(IntegId, 'INTEG');
 
 /** Key exchange methods (formerly "Diffie-Hellman Group Transform IDs"). */
 export const KeId = {
@@ -116,7 +111,6 @@ export const KeId = {
   CURVE25519: 31,
   CURVE448: 32,
 } as const;
-export const keName = nameOf(KeId, 'KE');
 
 export const EsnId = { NO_ESN: 0, ESN: 1 } as const;
 
@@ -133,7 +127,6 @@ export const IdType = {
   ID_KEY_ID: 11,
 } as const;
 export type IdType = ValueOf<typeof IdType>;
-export const idTypeName = nameOf(IdType, 'ID');
 
 export const CertEncoding = {
   X509_SIGNATURE: 4,
@@ -154,7 +147,6 @@ export const AuthMethod = {
   DIGITAL_SIGNATURE: 14,
 } as const;
 export type AuthMethod = ValueOf<typeof AuthMethod>;
-export const authMethodName = nameOf(AuthMethod, 'AUTH');
 
 /** RFC 7427 §7 hash algorithm identifiers used in SIGNATURE_HASH_ALGORITHMS. */
 export const HashAlgorithm = { SHA1: 1, SHA2_256: 2, SHA2_384: 3, SHA2_512: 4, IDENTITY: 5 } as const;
@@ -162,7 +154,6 @@ export const HashAlgorithm = { SHA1: 1, SHA2_256: 2, SHA2_384: 3, SHA2_512: 4, I
 export const TsType = { TS_IPV4_ADDR_RANGE: 7, TS_IPV6_ADDR_RANGE: 8 } as const;
 
 export const CfgType = { CFG_REQUEST: 1, CFG_REPLY: 2, CFG_SET: 3, CFG_ACK: 4 } as const;
-export const cfgTypeName = nameOf(CfgType, 'CFG');
 
 export const CpAttr = {
   INTERNAL_IP4_ADDRESS: 1,

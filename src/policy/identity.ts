@@ -131,7 +131,6 @@ export function dnToDer(text: string): Uint8Array {
   return rdnsToDer(parseDnString(text));
 }
 
-
 /**
  * Decodes a DER RDNSequence, e.g. from an attacker-supplied ID_DER_ASN1_DN. Throws Error with a
  * clear message on anything malformed; the DER reader is bounded and the structure fixed-depth,
@@ -218,10 +217,6 @@ export function parseIdentity(text: string): IkeIdentity {
   if (t.includes('=')) return { type: IdType.ID_DER_ASN1_DN, data: dnToDer(t) };
   if (t.includes('@')) return { type: IdType.ID_RFC822_ADDR, data: enc.encode(t) };
   return { type: IdType.ID_FQDN, data: enc.encode(t) };
-}
-
-export function isAnyIdentity(id: IkeIdentity): boolean {
-  return id.type === ID_ANY;
 }
 
 export function parseIdentityPattern(text: string): IdentityPattern {

@@ -77,13 +77,6 @@ export function tsFromCidr(text: string, ipProtocol = 0, startPort = 0, endPort 
   return fromRange(r, ipProtocol, startPort, endPort);
 }
 
-/** One address as a /32 or /128 selector. */
-export function tsFromAddress(addr: Uint8Array): TrafficSelector {
-  const f = familyOf(addr);
-  const v = toBig(addr);
-  return fromRange({ family: f, start: v, end: v });
-}
-
 function rangeOf(ts: TrafficSelector): AddrRange {
   return { family: tsFamily(ts), start: toBig(ts.startAddr), end: toBig(ts.endAddr) };
 }

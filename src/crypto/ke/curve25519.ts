@@ -74,8 +74,6 @@ export function montgomeryGroup(id: number): KeGroup | undefined {
   return { id: p.id, name: p.name, publicLength: p.length, create: () => generate(p) };
 }
 
-export const MONTGOMERY_GROUP_IDS: readonly number[] = PARAMS.map((p) => p.id);
-
 /** PKCS#8 prefixes for raw X25519 / X448 private keys (RFC 8410 §7), test path only. */
 const PKCS8_PREFIX: Record<XParams['type'], string> = {
   x25519: '302e020100300506032b656e04220420',

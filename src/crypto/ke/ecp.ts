@@ -70,8 +70,6 @@ export function ecpGroup(id: number): KeGroup | undefined {
   return { id: p.id, name: p.name, publicLength: 2 * p.coordLength, create: () => new EcpExchange(p) };
 }
 
-export const ECP_GROUP_IDS: readonly number[] = PARAMS.map((p) => p.id);
-
 /** TEST ONLY: an exchange with a fixed private scalar (RFC 5903 §8 vectors). Not in the catalogue. */
 export function ecpExchangeWithPrivate(id: number, privateKey: Uint8Array): KeyExchange {
   const p = PARAMS.find((x) => x.id === id);

@@ -628,21 +628,11 @@ export function encodeEncapTmpl(e: XfrmEncapTmpl): Uint8Array {
   return out;
 }
 
-export function readEncapTmpl(b: Uint8Array): XfrmEncapTmpl {
-  const dv = need(b, SIZEOF.xfrm_encap_tmpl, 'xfrm_encap_tmpl');
-  return { type: dv.getUint16(0, true), sport: dv.getUint16(2, false), dport: dv.getUint16(4, false) };
-}
-
 /** char alg_name[64], NUL-terminated. */
 function writeAlgName(out: Uint8Array, name: string): void {
   const bytes = new TextEncoder().encode(name);
   if (bytes.length >= 64) throw new RangeError(`algorithm name '${name}' does not fit alg_name[64]`);
   out.set(bytes, 0);
-}
-
-function readAlgName(b: Uint8Array): string {
-  const end = b.subarray(0, 64).indexOf(0);
-  return new TextDecoder().decode(b.subarray(0, end < 0 ? 64 : end));
 }
 
 /*
@@ -707,12 +697,6 @@ export function encodeAlgoAead(a: XfrmAlgoAead): Uint8Array {
   return out;
 }
 
-/** Name and key length of any of the three (for reading SAs back: keys are not logged). */
-export function readAlgoName(b: Uint8Array): string {
-  need(b, 64, 'xfrm_algo');
-  return readAlgName(b);
-}
-
 /*
  * struct xfrm_replay_state_esn {
  *     unsigned int bmp_len;         // 0   in 32-bit words
@@ -767,16 +751,8 @@ export function readUserExpire(b: Uint8Array): XfrmUserExpire {
  *     struct xfrm_userpolicy_info pol;   // 0
  *     __u8                        hard;  // 168
  * };                                     // 176
+ * (only its layout is checked: polexpire events are not used)
  */
-export interface XfrmUserPolexpire {
-  pol: XfrmUserpolicyInfo;
-  hard: boolean;
-}
-
-export function readUserPolexpire(b: Uint8Array): XfrmUserPolexpire {
-  need(b, OFFSETOF['xfrm_user_polexpire.hard'] + 1, 'xfrm_user_polexpire');
-  return { pol: readUserpolicyInfo(b, 0), hard: b[168] !== 0 };
-}
 
 /*
  * struct xfrm_user_acquire {
@@ -832,15 +808,6 @@ export function encodeMark(mark: XfrmMark): Uint8Array {
   view(out).setUint32(0, mark.v >>> 0, true);
   view(out).setUint32(4, mark.m >>> 0, true);
   return out;
-}
-
-/*
- * struct xfrm_usersa_flush {
- *     __u8 proto;
- * };
- */
-export function encodeUsersaFlush(proto: number): Uint8Array {
-  return Uint8Array.of(proto);
 }
 
 /*
