@@ -2,61 +2,26 @@
 // router (inside 198.51.100.0/24, outside 192.0.2.2); the gateway has no route to the inside.
 // IKE_SA_INIT goes to UDP 500, NAT detection makes both ends float to 4500, and the gateway
 // sees the client at the router's outside address.
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startIkegate } from './harness/gateway.js';
-import type { Gateway } from './harness/gateway.js';
-import { buildTopology, nsExec } from './harness/netns.js';
-import type { Topology } from './harness/netns.js';
-import { stopAllTracked } from './harness/proc.js';
-import { requireTools } from './harness/requirements.js';
-import {
-  CLIENT_ID, FileSetup, gatewayConfig, isInPool4, isInPool6, jsonMentionsAddress, pskClient, randomSecret,
-  waitForGatewaySaCount,
-} from './harness/scenario.js';
-import { startStrongswanClient } from './harness/strongswan-client.js';
-import type { StrongswanClient } from './harness/strongswan-client.js';
+import { describe, expect, it } from 'vitest';
+import { pskScenario } from './harness/psk-scenario.js';
+import { nsExec } from './harness/netns.js';
+import { isInPool4, isInPool6, jsonMentionsAddress, pskClient, waitForGatewaySaCount } from './harness/scenario.js';
 
-const SECRET = randomSecret();
-let topo: Topology;
-let gw: Gateway;
-let client: StrongswanClient;
-const setup = new FileSetup();
-
-beforeAll(() =>
-  setup.run(async () => {
-    requireTools(['charon', 'swanctl', 'ip', 'nft', 'unshare']);
-    topo = await buildTopology({ tag: 'nat', clients: 0, nat: true });
-    if (!topo.nat) throw new Error('topology has no NAT router');
-    client = await startStrongswanClient({ node: topo.nat.client, dir: join(topo.workDir, 'natclient') });
-    gw = await startIkegate({
-      ns: topo.gw.ns,
-      credDir: join(topo.workDir, 'gw'),
-      configText: gatewayConfig({ auth: 'psk', psks: [{ id: CLIENT_ID, secret: SECRET }] }),
-    });
-  }),
-);
-
-afterAll(async () => {
-  await client?.stop();
-  await gw?.stop();
-  await stopAllTracked();
-  await topo?.destroy();
-});
+const s = pskScenario({ tag: 'nat', nat: true });
 
 describe('NAT traversal', () => {
   it('connects from behind a masquerading NAT and floats to UDP 4500', async () => {
-    setup.check();
-    const nat = topo.nat;
+    s.check();
+    const nat = s.topo.nat;
     if (!nat) throw new Error('no NAT');
     // precondition: only the NAT makes the client reachable
-    const route = await nsExec(topo.gw.ns, ['ip', 'route', 'get', nat.client.v4], { check: false });
+    const route = await nsExec(s.topo.gw.ns, ['ip', 'route', 'get', nat.client.v4], { check: false });
     expect(route.code).not.toBe(0);
 
-    const before = await topo.natCounters();
-    await client.configure(pskClient(topo.gw.wanV4, SECRET));
-    const res = await client.initiate();
-    expect(res.ok, `${client.describe(res)}\n${gw.describe()}`).toBe(true);
+    const before = await s.topo.natCounters();
+    await s.client.configure(pskClient(s.topo.gw.wanV4, s.secret));
+    const res = await s.client.initiate();
+    expect(res.ok, `${s.client.describe(res)}\n${s.gw.describe()}`).toBe(true);
     const sa = res.sa;
     if (!sa) throw new Error('no IKE_SA on the client');
     expect(sa.state).toBe('ESTABLISHED');
@@ -71,19 +36,19 @@ describe('NAT traversal', () => {
     expect(sa.localVips.filter(isInPool4)).toHaveLength(1);
     expect(sa.localVips.filter(isInPool6)).toHaveLength(1);
 
-    const after = await topo.natCounters();
+    const after = await s.topo.natCounters();
     expect(after.ike500 - before.ike500).toBeGreaterThanOrEqual(1); // IKE_SA_INIT on 500
     expect(after.ike4500 - before.ike4500).toBeGreaterThanOrEqual(1); // IKE_AUTH on 4500
     expect(after.esp).toBe(0); // nothing unencapsulated crossed the NAT
 
     // the gateway's view: the peer is the NAT's outside address, on port 4500
-    const sas = await waitForGatewaySaCount(gw, 1);
+    const sas = await waitForGatewaySaCount(s.gw, 1);
     const text = JSON.stringify(sas[0]);
     expect(jsonMentionsAddress(text, nat.outsideV4), text).toBe(true);
     expect(jsonMentionsAddress(text, nat.client.v4), text).toBe(false);
     expect(text).toMatch(/\b4500\b/);
 
-    await client.terminate();
-    await waitForGatewaySaCount(gw, 0);
+    await s.client.terminate();
+    await waitForGatewaySaCount(s.gw, 0);
   });
 });

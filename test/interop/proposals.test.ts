@@ -3,49 +3,11 @@
 // aes256-sha1-modp1024 (IKE), aes256gcm16 and aes256-sha1 (ESP); the client offers exactly
 // one proposal per case, so the case only passes if that one is accepted. The algorithms are
 // read back from the client's own view of the SA (swanctl --list-sas).
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startIkegate } from './harness/gateway.js';
-import type { Gateway } from './harness/gateway.js';
-import { buildTopology } from './harness/netns.js';
-import type { Topology } from './harness/netns.js';
-import { stopAllTracked } from './harness/proc.js';
-import { requireTools } from './harness/requirements.js';
-import { CLIENT_ID, FileSetup, gatewayConfig, pskClient, randomSecret } from './harness/scenario.js';
-import { startStrongswanClient } from './harness/strongswan-client.js';
-import type { StrongswanClient } from './harness/strongswan-client.js';
+import { describe, expect, it } from 'vitest';
+import { pskScenario } from './harness/psk-scenario.js';
+import { pskClient } from './harness/scenario.js';
 
-const SECRET = randomSecret();
-let topo: Topology;
-let gw: Gateway;
-let client: StrongswanClient;
-const setup = new FileSetup();
-
-beforeAll(() =>
-  setup.run(async () => {
-    requireTools(['charon', 'swanctl', 'ip', 'nft', 'unshare']);
-    topo = await buildTopology({ tag: 'props', clients: 1 });
-    const node = topo.clients[0];
-    if (!node) throw new Error('topology has no client');
-    client = await startStrongswanClient({ node, dir: join(topo.workDir, 'c1') });
-    gw = await startIkegate({
-      ns: topo.gw.ns,
-      credDir: join(topo.workDir, 'gw'),
-      configText: gatewayConfig({ auth: 'psk', psks: [{ id: CLIENT_ID, secret: SECRET }] }),
-    });
-  }),
-);
-
-afterEach(async () => {
-  await client?.terminate();
-});
-
-afterAll(async () => {
-  await client?.stop();
-  await gw?.stop();
-  await stopAllTracked();
-  await topo?.destroy();
-});
+const s = pskScenario({ tag: 'props' });
 
 interface IkeCase {
   proposal: string;
@@ -76,10 +38,10 @@ const ESP_CASES: EspCase[] = [
 
 describe('IKE proposals', () => {
   it.each(IKE_CASES)('negotiates IKE $proposal', async (c) => {
-    setup.check();
-    await client.configure(pskClient(topo.gw.wanV4, SECRET, { proposals: [c.proposal] }));
-    const res = await client.initiate();
-    expect(res.ok, `${client.describe(res)}\n${gw.describe()}`).toBe(true);
+    s.check();
+    await s.client.configure(pskClient(s.topo.gw.wanV4, s.secret, { proposals: [c.proposal] }));
+    const res = await s.client.initiate();
+    expect(res.ok, `${s.client.describe(res)}\n${s.gw.describe()}`).toBe(true);
     const sa = res.sa;
     expect(sa?.state).toBe('ESTABLISHED');
     expect(sa?.encrAlg).toBe(c.encrAlg);
@@ -93,12 +55,12 @@ describe('IKE proposals', () => {
 
 describe('ESP proposals', () => {
   it.each(ESP_CASES)('negotiates ESP $proposal', async (c) => {
-    setup.check();
-    await client.configure(
-      pskClient(topo.gw.wanV4, SECRET, { children: { net: { espProposals: [c.proposal] } } }),
+    s.check();
+    await s.client.configure(
+      pskClient(s.topo.gw.wanV4, s.secret, { children: { net: { espProposals: [c.proposal] } } }),
     );
-    const res = await client.initiate();
-    expect(res.ok, `${client.describe(res)}\n${gw.describe()}`).toBe(true);
+    const res = await s.client.initiate();
+    expect(res.ok, `${s.client.describe(res)}\n${s.gw.describe()}`).toBe(true);
     const child = res.sa?.childSas[0];
     expect(child?.state).toBe('INSTALLED');
     expect(child?.protocol).toBe('ESP');
@@ -108,13 +70,13 @@ describe('ESP proposals', () => {
   });
 
   it('rejects an ESP proposal it does not offer (IKE_SA up, CHILD_SA NO_PROPOSAL_CHOSEN)', async () => {
-    setup.check();
-    await client.configure(
-      pskClient(topo.gw.wanV4, SECRET, { children: { net: { espProposals: ['3des-md5'] } } }),
+    s.check();
+    await s.client.configure(
+      pskClient(s.topo.gw.wanV4, s.secret, { children: { net: { espProposals: ['3des-md5'] } } }),
     );
-    const res = await client.initiate({ timeoutSec: 20 });
+    const res = await s.client.initiate({ timeoutSec: 20 });
     expect(res.ok).toBe(false);
     expect(res.log).toMatch(/received NO_PROPOSAL_CHOSEN notify/);
-    expect(gw.isRunning(), gw.describe()).toBe(true);
+    expect(s.gw.isRunning(), s.gw.describe()).toBe(true);
   });
 });
