@@ -37,22 +37,34 @@ export function gatewayConfig(o: GatewayConfigOptions): string {
   const secrets = (o.psks ?? [])
     .map((p, i) => `  ike-${i + 1} {\n    id = ${p.id}\n    secret = "${p.secret}"\n  }`)
     .join('\n');
+  return remoteAccessConfig({
+    name: 'rw',
+    proposals: o.proposals ?? GATEWAY_IKE_PROPOSALS,
+    espProposals: o.espProposals ?? GATEWAY_ESP_PROPOSALS,
+    local,
+    remote: `auth = ${o.auth}`,
+    secrets,
+  });
+}
+
+/** One remote-access connection with the v4/v6 pools and a full-tunnel child, plus secrets. */
+function remoteAccessConfig(c: { name: string; proposals: string[]; espProposals: string[]; local: string; remote: string; secrets: string }): string {
   return `connections {
-  rw {
+  ${c.name} {
     version = 2
     remote_addrs = %any
     pools = v4, v6
-    proposals = ${(o.proposals ?? GATEWAY_IKE_PROPOSALS).join(', ')}
+    proposals = ${c.proposals.join(', ')}
     local {
-      ${local}
+      ${c.local}
     }
     remote {
-      auth = ${o.auth}
+      ${c.remote}
     }
     children {
       net {
         local_ts = 0.0.0.0/0, ::/0
-        esp_proposals = ${(o.espProposals ?? GATEWAY_ESP_PROPOSALS).join(', ')}
+        esp_proposals = ${c.espProposals.join(', ')}
       }
     }
   }
@@ -68,7 +80,7 @@ pools {
   }
 }
 secrets {
-${secrets}
+${c.secrets}
 }
 `;
 }
@@ -105,43 +117,14 @@ export function eapGatewayConfig(o: EapGatewayConfigOptions): string {
   const secrets = (o.users ?? [])
     .map((u, i) => `  eap-${i + 1} {\n    id = ${confString(u.id)}\n    secret = ${confString(u.secret)}\n  }`)
     .join('\n');
-  return `connections {
-  eap {
-    version = 2
-    remote_addrs = %any
-    pools = v4, v6
-    proposals = ${(o.proposals ?? EAP_GATEWAY_IKE_PROPOSALS).join(', ')}
-    local {
-      auth = pubkey
-      certs = server.pem
-      id = ${GATEWAY_ID}
-    }
-    remote {
-      auth = ${o.method}
-      eap_id = %any
-    }
-    children {
-      net {
-        local_ts = 0.0.0.0/0, ::/0
-        esp_proposals = ${(o.espProposals ?? EAP_GATEWAY_ESP_PROPOSALS).join(', ')}
-      }
-    }
-  }
-}
-pools {
-  v4 {
-    addrs = ${POOL_V4}
-    dns = ${DNS_V4}
-  }
-  v6 {
-    addrs = ${POOL_V6}
-    dns = ${DNS_V6}
-  }
-}
-secrets {
-${secrets}
-}
-`;
+  return remoteAccessConfig({
+    name: 'eap',
+    proposals: o.proposals ?? EAP_GATEWAY_IKE_PROPOSALS,
+    espProposals: o.espProposals ?? EAP_GATEWAY_ESP_PROPOSALS,
+    local: `auth = pubkey\n      certs = server.pem\n      id = ${GATEWAY_ID}`,
+    remote: `auth = ${o.method}\n      eap_id = %any`,
+    secrets,
+  });
 }
 
 /**
