@@ -128,28 +128,13 @@ export async function startIkegate(opts: GatewayOptions): Promise<Gateway> {
   const configPath = join(opts.credDir, 'ikegate.conf');
   writeFileSync(configPath, composeIkegateConfig(opts, stateDir, socket));
 
-  const lines: LogLine[] = [];
-  let text = '';
-  let partial = '';
-  const onStdout = (chunk: string): void => {
-    text += chunk;
-    partial += chunk;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const p of parts) {
-      if (p.trim() === '') continue;
-      try {
-        const v = JSON.parse(p) as unknown;
-        lines.push(typeof v === 'object' && v !== null ? (v as LogLine) : { msg: p });
-      } catch {
-        lines.push({ msg: p, unparsed: true });
-      }
-    }
-  };
+  const out = jsonLogCollector();
+  const lines = out.lines;
+  const onStdout = out.onChunk;
   const proc: TrackedProcess = spawnTracked(
     `ikegate@${opts.ns}`,
     ['ip', 'netns', 'exec', opts.ns, process.execPath, DAEMON_CLI, 'run', '--config', configPath],
-    { onStdout, onStderr: (c) => (text += c) },
+    { onStdout, onStderr: (c) => out.append(c) },
   );
   let status: number | string | undefined;
   void proc.exited.then((s) => (status = s));
@@ -160,7 +145,7 @@ export async function startIkegate(opts: GatewayOptions): Promise<Gateway> {
     configPath,
     controlSocket: socket,
     logLines: () => lines,
-    logText: () => text,
+    logText: () => out.text(),
     findLog: (pred) => lines.find(pred),
     waitForLog: (what, pred, timeoutMs = 10_000) =>
       waitFor(`gateway log: ${what}`, () => lines.find(pred), timeoutMs, 50),
@@ -175,7 +160,7 @@ export async function startIkegate(opts: GatewayOptions): Promise<Gateway> {
     isRunning: () => !proc.hasExited(),
     exitStatus: () => status,
     stop: async () => proc.stop(10_000),
-    describe: () => `ikegate in ${opts.ns} (${proc.hasExited() ? `exited: ${String(status)}` : 'running'})\n--- ikegate log ---\n${tail(text, 10_000)}`,
+    describe: () => `ikegate in ${opts.ns} (${proc.hasExited() ? `exited: ${String(status)}` : 'running'})\n--- ikegate log ---\n${tail(out.text(), 10_000)}`,
   };
 
   try {
@@ -190,7 +175,7 @@ export async function startIkegate(opts: GatewayOptions): Promise<Gateway> {
     );
   } catch (e) {
     await proc.stop(2000);
-    throw new Error(`${(e as Error).message}\nconfig: ${configPath}\n--- ikegate output ---\n${tail(text, 10_000)}`);
+    throw new Error(`${(e as Error).message}\nconfig: ${configPath}\n--- ikegate output ---\n${tail(out.text(), 10_000)}`);
   }
   return gw;
 }
@@ -372,25 +357,10 @@ export async function startIkegateDefault(opts: DefaultGatewayOptions): Promise<
   const runDir = opts.runDir ?? join(dirname(opts.stateDir), `run-${opts.ns}`);
   mkdirSync(runDir, { recursive: true });
 
-  const lines: LogLine[] = [];
-  let text = '';
+  const out = jsonLogCollector();
+  const lines = out.lines;
   let stderr = '';
-  let partial = '';
-  const onStdout = (chunk: string): void => {
-    text += chunk;
-    partial += chunk;
-    const parts = partial.split('\n');
-    partial = parts.pop() ?? '';
-    for (const p of parts) {
-      if (p.trim() === '') continue;
-      try {
-        const v = JSON.parse(p) as unknown;
-        lines.push(typeof v === 'object' && v !== null ? (v as LogLine) : { msg: p });
-      } catch {
-        lines.push({ msg: p, unparsed: true });
-      }
-    }
-  };
+  const onStdout = out.onChunk;
   const script = 'mount --bind "$1" /run || exit 97; shift; exec "$@"';
   const proc: TrackedProcess = spawnTracked(
     `ikegate-default@${opts.ns}`,
@@ -403,14 +373,14 @@ export async function startIkegateDefault(opts: DefaultGatewayOptions): Promise<
       onStdout,
       onStderr: (c) => {
         stderr += c;
-        text += c;
+        out.append(c);
       },
     },
   );
   let status: number | string | undefined;
   void proc.exited.then((s) => (status = s));
   const describe = (): string =>
-    `ikegate (default config, state ${opts.stateDir}) in ${opts.ns} (${proc.hasExited() ? `exited: ${String(status)}` : 'running'})\n--- ikegate output ---\n${tail(text, 10_000)}`;
+    `ikegate (default config, state ${opts.stateDir}) in ${opts.ns} (${proc.hasExited() ? `exited: ${String(status)}` : 'running'})\n--- ikegate output ---\n${tail(out.text(), 10_000)}`;
 
   const cli: DefaultGateway['cli'] = (args, o = {}) =>
     run(['nsenter', '--target', String(proc.pid), '--mount', '--net', '--', process.execPath, DAEMON_CLI, ...args], {
@@ -446,7 +416,7 @@ export async function startIkegateDefault(opts: DefaultGatewayOptions): Promise<
     stderrText: () => stderr,
     cli,
     logLines: () => lines,
-    logText: () => text,
+    logText: () => out.text(),
     findLog: (pred) => lines.find(pred),
     waitForLog: (what, pred, timeoutMs = 10_000) =>
       waitFor(`gateway log: ${what}`, () => lines.find(pred), timeoutMs, 50),
@@ -461,5 +431,34 @@ export async function startIkegateDefault(opts: DefaultGatewayOptions): Promise<
     exitStatus: () => status,
     stop: async () => proc.stop(10_000),
     describe,
+  };
+}
+
+/** The daemon's stdout as JSON log lines (pino), plus all output as text for failure messages. */
+function jsonLogCollector(): { lines: LogLine[]; onChunk(chunk: string): void; append(chunk: string): void; text(): string } {
+  const lines: LogLine[] = [];
+  let text = '';
+  let partial = '';
+  return {
+    lines,
+    append: (chunk) => {
+      text += chunk;
+    },
+    text: () => text,
+    onChunk: (chunk) => {
+      text += chunk;
+      partial += chunk;
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      for (const p of parts) {
+        if (p.trim() === '') continue;
+        try {
+          const v = JSON.parse(p) as unknown;
+          lines.push(typeof v === 'object' && v !== null ? (v as LogLine) : { msg: p });
+        } catch {
+          lines.push({ msg: p, unparsed: true });
+        }
+      }
+    },
   };
 }
