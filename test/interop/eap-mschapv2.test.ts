@@ -18,8 +18,8 @@ import {
   DNS_V4, DNS_V6, FileSetup, eapGatewayConfig, isInPool4, isInPool6, jsonMentionsAddress, mschapv2Client,
   waitForAuthFailureLog, waitForGatewaySaCount,
 } from './harness/scenario.js';
-import { formatTrace, startStrongswanClient } from './harness/strongswan-client.js';
-import type { InitiateResult, LoggedMessage, StrongswanClient } from './harness/strongswan-client.js';
+import { eapTokens, explainAttempt, ikeAuthMessages, startStrongswanClient } from './harness/strongswan-client.js';
+import type { InitiateResult, StrongswanClient } from './harness/strongswan-client.js';
 
 const ALICE = { id: 'alice', secret: 'alice-password' };
 const BOB = { id: 'bob', secret: 'bob-Secret-7' };
@@ -80,14 +80,8 @@ afterAll(async () => {
   await topo?.destroy();
 });
 
-function explain(res: InitiateResult): string {
-  return `${client.describe(res)}\n--- IKE messages (client view) ---\n${formatTrace(res.trace)}\n${gw.describe()}`;
-}
-
-const ikeAuth = (trace: LoggedMessage[], dir: 'sent' | 'received'): LoggedMessage[] =>
-  trace.filter((t) => t.exchange === 'IKE_AUTH' && t.dir === dir);
-const eapTokens = (msgs: LoggedMessage[]): string[] =>
-  msgs.flatMap((m) => m.payloads.filter((p) => p.startsWith('EAP/')));
+const explain = (res: InitiateResult): string => explainAttempt(client, gw, res);
+const ikeAuth = ikeAuthMessages;
 
 /** The checks every successful Windows-pattern login must pass; returns the client's VIPs. */
 async function expectWindowsPatternLogin(res: InitiateResult, eapId: string): Promise<{ v4: string; v6: string }> {

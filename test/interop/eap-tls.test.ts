@@ -17,8 +17,8 @@ import {
   FileSetup, eapGatewayConfig, eapTlsClient, isInPool4, isInPool6, jsonMentionsAddress, waitForAuthFailureLog,
   waitForGatewaySaCount,
 } from './harness/scenario.js';
-import { formatTrace, startStrongswanClient } from './harness/strongswan-client.js';
-import type { InitiateResult, LoggedMessage, StrongswanClient } from './harness/strongswan-client.js';
+import { eapTokens, explainAttempt, ikeAuthMessages, startStrongswanClient } from './harness/strongswan-client.js';
+import type { InitiateResult, StrongswanClient } from './harness/strongswan-client.js';
 
 /** EAP identities = the certificates' subjectAltNames (rfc822Name and dNSName). */
 const RSA_USER = 'carol@example.org';
@@ -70,14 +70,8 @@ afterAll(async () => {
   await topo?.destroy();
 });
 
-function explain(res: InitiateResult): string {
-  return `${client.describe(res)}\n--- IKE messages (client view) ---\n${formatTrace(res.trace)}\n${gw.describe()}`;
-}
-
-const ikeAuth = (trace: LoggedMessage[], dir: 'sent' | 'received'): LoggedMessage[] =>
-  trace.filter((t) => t.exchange === 'IKE_AUTH' && t.dir === dir);
-const eapTokens = (msgs: LoggedMessage[]): string[] =>
-  msgs.flatMap((m) => m.payloads.filter((p) => p.startsWith('EAP/')));
+const explain = (res: InitiateResult): string => explainAttempt(client, gw, res);
+const ikeAuth = ikeAuthMessages;
 
 /** Loads certificate x509/<certName>.pem (plus the trusted CA) into the client and configures it. */
 async function configureUser(certName: string, eapId: string): Promise<void> {

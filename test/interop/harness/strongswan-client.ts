@@ -329,3 +329,18 @@ export async function startStrongswanClient(opts: StartClientOptions): Promise<S
   await charon.start();
   return new StrongswanClient(opts.node, charon);
 }
+
+/** IKE_AUTH messages of a trace in one direction. */
+export function ikeAuthMessages(trace: readonly LoggedMessage[], dir: 'sent' | 'received'): LoggedMessage[] {
+  return trace.filter((t) => t.exchange === 'IKE_AUTH' && t.dir === dir);
+}
+
+/** The EAP tokens (EAP/REQ/ID, EAP/RES/MSCHAPV2 …) of messages, in order. */
+export function eapTokens(msgs: readonly LoggedMessage[]): string[] {
+  return msgs.flatMap((m) => m.payloads.filter((p) => p.startsWith('EAP/')));
+}
+
+/** A failure message for an initiate attempt: the client's view, its IKE messages, and the gateway. */
+export function explainAttempt(client: StrongswanClient, gateway: { describe(): string }, res: InitiateResult): string {
+  return `${client.describe(res)}\n--- IKE messages (client view) ---\n${formatTrace(res.trace)}\n${gateway.describe()}`;
+}
