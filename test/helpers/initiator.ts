@@ -21,10 +21,9 @@ import { signAuth, verifyAuth } from '../../src/ike/auth/signature.js';
 import { sharedKeyAuth } from '../../src/ike/auth/psk.js';
 import { initiatorSignedOctets, responderSignedOctets } from '../../src/ike/auth/signed-octets.js';
 import { decodeMessage, decodePayloads, encodeMessage, encodePayloads } from '../../src/ike/codec/message.js';
-import { encodeHeader, type IkeHeader } from '../../src/ike/codec/header.js';
+import type { IkeHeader } from '../../src/ike/codec/header.js';
 import type { CpAttribute, Payload, PayloadOf, Proposal, TrafficSelector } from '../../src/ike/codec/payload.js';
 import { Reader } from '../../src/ike/codec/reader.js';
-import { Writer } from '../../src/ike/codec/writer.js';
 import {
   AuthMethod,
   CertEncoding,
@@ -42,14 +41,13 @@ import {
   isErrorNotify,
 } from '../../src/ike/constants.js';
 import { decodeEap, type EapPacket } from '../../src/eap/packet.js';
-import { counterIv, openBody, sealFragmented, sealMessage, type HeaderFields, type SealContext } from '../../src/ike/protect/sk.js';
+import { counterIv, openBody, sealBytes, sealFragmented, sealMessage, type HeaderFields, type SealContext } from '../../src/ike/protect/sk.js';
 import { addFragment, type Reassembly } from '../../src/ike/protect/fragments.js';
 import { childKeymat, deriveIkeKeys, skeyseed, type ChildKeys, type IkeKeys } from '../../src/ike/sa/keymat.js';
 import { natHash } from '../../src/ike/exchanges/steps/nat-detection.js';
 import { proposalOf } from '../../src/ike/exchanges/steps/proposals.js';
 import { espTransformSet, keGroupFor, prfFor, skProtectorFor } from '../../src/crypto/catalogue.js';
 import { parseProposal } from '../../src/crypto/proposal-syntax.js';
-import { padPlaintext } from '../../src/crypto/padding.js';
 import { systemRng, type Rng } from '../../src/crypto/random.js';
 import type { KeyExchange, Prf, SkProtector } from '../../src/crypto/suite.js';
 import type { EspTransformSet } from '../../src/crypto/suite.js';
@@ -500,21 +498,9 @@ export class TestInitiator {
    * INVALID_SYNTAX tests. `firstInner` goes into the SK payload's Next Payload field.
    */
   requestRaw(exchange: number, firstInner: number, innerBytes: Uint8Array, messageId = this.nextMessageId++): Uint8Array {
-    const ctx = this.sealContext();
-    const plaintext = padPlaintext(ctx.protector, innerBytes, ctx.rng);
-    const iv = ctx.nextIv();
-    const skLength = 4 + iv.length + plaintext.length + ctx.protector.icvLength;
-    const w = new Writer();
-    encodeHeader(w, { ...this.headerFor(exchange, messageId), nextPayload: 46, length: 28 + skLength });
-    w.u8(firstInner).u8(0).u16(skLength);
-    const aad = w.finish();
-    const sealed = ctx.protector.seal(ctx.keys, iv, aad, plaintext);
-    const out = new Uint8Array(aad.length + iv.length + sealed.length);
-    out.set(aad);
-    out.set(iv, aad.length);
-    out.set(sealed, aad.length + iv.length);
-    return out;
+    return sealBytes(this.sealContext(), this.headerFor(exchange, messageId), firstInner, innerBytes);
   }
+
 
   /**
    * Opens a response (one SK datagram, or SKF fragments in any order) with SK_er/SK_ar.

@@ -14,6 +14,8 @@
 //  Flags: L (0x80) length included, M (0x40) more fragments, S (0x20) EAP-TLS start; the low five
 //  bits are reserved (sent as zero, ignored on receipt). Here we see Flags onward (Type-Data).
 
+import { concat } from '../../crypto/bytes.js';
+
 export const EapTlsFlag = {
   L: 0x80,
   M: 0x40,
@@ -93,7 +95,7 @@ export class Reassembler {
     }
     if (this.#expected !== undefined && this.#received !== this.#expected)
       throw new EapTlsFramingError(`reassembled TLS message has ${this.#received} bytes, announced ${this.#expected}`);
-    const message = concatAll(this.#parts, this.#received);
+    const message = concat(...this.#parts);
     this.reset();
     return message;
   }
@@ -142,14 +144,4 @@ export class Fragmenter {
     }
     return typeData;
   }
-}
-
-function concatAll(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -68,7 +68,12 @@ function sealInto(
 /** Seals inner payloads into one datagram: HDR, SK { inner }. */
 export function sealMessage(ctx: SealContext, header: HeaderFields, inner: Payload[]): Uint8Array {
   const { first, bytes } = encodePayloads(inner);
-  return sealInto(ctx, header, PayloadType.SK, first, bytes);
+  return sealBytes(ctx, header, first, bytes);
+}
+
+/** Seals already-encoded inner payload bytes (first type `firstInner`) into HDR, SK { … }. */
+export function sealBytes(ctx: SealContext, header: HeaderFields, firstInner: number, innerBytes: Uint8Array): Uint8Array {
+  return sealInto(ctx, header, PayloadType.SK, firstInner, innerBytes);
 }
 
 /**
